@@ -1,0 +1,16 @@
+"""landscape-sde: compiled ensembles of GD, SGD and Langevin dynamics on toy landscapes.
+
+>>> import landscape_sde as lsde
+>>> ens = lsde.simulate(model, lsde.SGD(lr=0.1, batch_size=4), theta0, n_steps=1000,
+...                     n_replicas=10_000, rng=0)                       # doctest: +SKIP
+"""
+__version__ = "0.1.0"
+
+from . import noise, rng
+from .ensemble import Ensemble
+from .model import KernelSpec, Model
+from .schemes import GD, SGD, SME, Langevin, LeimkuhlerMatthews, Scheme
+from .simulate import simulate
+
+__all__ = ["simulate", "Ensemble", "Model", "KernelSpec", "Scheme", "GD", "SGD", "SME",
+           "Langevin", "LeimkuhlerMatthews", "noise", "rng", "__version__"]

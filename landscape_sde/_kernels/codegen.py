@@ -1,0 +1,76 @@
+"""Generate, cache and import compiled modules.
+
+Numba caches a compiled function on disk next to its source file, keyed by that file. A loop
+that calls a model's kernels can only be cached if those kernels are *globals* of a real source
+file, so the engine writes one small module per model, named by a hash of its full text (the
+template, the model's kernel module source and the library versions), into the cache directory
+``$LANDSCAPE_SDE_CACHE_DIR`` (default ``~/.cache/landscape_sde``), and imports it. Writing is
+atomic (``os.replace``), so concurrent processes are safe. A change to a model's kernel module
+changes the hash, so a stale compiled driver is never reused.
+"""
+import functools
+import hashlib
+import importlib.util
+import inspect
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import numba
+import numpy as np
+
+
+def cache_dir():
+    """Directory of generated modules (created on demand; falls back to a temp dir)."""
+    path = Path(os.environ.get("LANDSCAPE_SDE_CACHE_DIR",
+                               Path.home() / ".cache" / "landscape_sde"))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError:
+        path = Path(tempfile.gettempdir()) / "landscape_sde_cache"
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def load_source(prefix, source):
+    """Import ``source`` as a module from a file named by its hash (written once)."""
+    stamp = f"# numba {numba.__version__}, numpy {np.__version__}, python {sys.version_info[:2]}\n"
+    digest = hashlib.sha256((stamp + source).encode()).hexdigest()[:16]
+    name = f"_lsde_{re.sub(r'[^0-9a-zA-Z_]', '_', prefix)}_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = cache_dir() / f"{name}.py"
+    if not path.exists():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(stamp + source)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_MODEL_BLOCK = re.compile(r"# >>> model kernels.*?# <<< model kernels\n", re.S)
+
+
+@functools.lru_cache(maxsize=None)
+def trajectory_driver(spec):
+    """The compiled trajectory loop bound to the kernels named by ``spec`` (a KernelSpec)."""
+    from . import trajectory
+    names = spec.names()
+    model_src = inspect.getsource(importlib.import_module(spec.module))
+    block = (f"# model kernels from {spec.module} "
+             f"(source sha256 {hashlib.sha256(model_src.encode()).hexdigest()[:16]})\n"
+             f"from {spec.module} import (\n"
+             + "".join(f"    {names[k]} as model_{k},\n"
+                       for k in ("loss", "grad", "batch_grad", "sample_grads"))
+             + ")\n")
+    source = _MODEL_BLOCK.sub(lambda _: block, inspect.getsource(trajectory), count=1)
+    return load_source(f"trajectory_{spec.prefix}", source).run

@@ -1,0 +1,20 @@
+"""The project's one numba wrapper: every compiled function goes through :func:`jit`.
+
+Options fixed here for the whole project:
+
+- ``fastmath=False``: results must be reproducible and checkable against NumPy.
+- ``error_model="numpy"``: division by zero gives ``inf``/``nan`` instead of raising, so a
+  diverging trajectory becomes data (flagged by the driver), not an exception.
+- ``cache=True``: compiled code is written next to the source and reused by later processes.
+"""
+import numba
+
+prange = numba.prange
+
+
+def jit(func=None, *, parallel=False, cache=True, inline="never"):
+    """Compile ``func`` in nopython mode with the project's options (usable bare or called)."""
+    def wrap(f):
+        return numba.njit(f, parallel=parallel, cache=cache, fastmath=False,
+                          error_model="numpy", nogil=True, inline=inline)
+    return wrap if func is None else wrap(func)

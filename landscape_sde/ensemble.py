@@ -1,0 +1,68 @@
+"""The result of :func:`landscape_sde.simulate`: an ensemble of trajectories."""
+import dataclasses
+import json
+
+import numpy as np
+
+__all__ = ["Ensemble"]
+
+_ARRAYS = ("t", "theta", "loss", "diverged", "diverged_at")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Ensemble:
+    """Saved states of ``n_replicas`` trajectories.
+
+    Attributes
+    ----------
+    t : ndarray of int64, shape (n_saved,)
+        Iteration numbers of the saved states (0 is the initial state).
+    theta : ndarray, shape (n_saved, n_replicas, dim)
+        Parameters at the saved iterations; NaN at and after a replica's divergence.
+    loss : ndarray, shape (n_saved, n_replicas)
+        Full-batch loss ``L(θ)`` at the saved iterations; NaN at and after divergence.
+    diverged : ndarray of bool, shape (n_replicas,)
+        Whether the replica diverged.
+    diverged_at : ndarray of int64, shape (n_replicas,)
+        First iteration at which ``|θ_j|`` exceeded ``meta["divergence_bound"]`` or ``θ`` or
+        the loss stopped being finite; −1 if never.
+    meta : dict
+        Model, scheme and parameters, seed entropy, package versions (JSON-serialisable).
+    """
+
+    t: np.ndarray
+    theta: np.ndarray
+    loss: np.ndarray
+    diverged: np.ndarray
+    diverged_at: np.ndarray
+    meta: dict
+
+    @property
+    def n_replicas(self):
+        return self.theta.shape[1]
+
+    @property
+    def dim(self):
+        return self.theta.shape[2]
+
+    @property
+    def time(self):
+        """Saved times in SDE units, ``t · step`` (``step`` = the scheme's ``lr`` or ``dt``)."""
+        return self.t * self.meta["scheme"]["step"]
+
+    def save(self, path):
+        """Write to ``path`` (NumPy ``.npz``); :meth:`load` reads it back exactly."""
+        arrays = {k: getattr(self, k) for k in _ARRAYS}
+        with open(path, "wb") as fh:
+            np.savez(fh, meta=np.array(json.dumps(self.meta)), **arrays)
+
+    @classmethod
+    def load(cls, path):
+        """Read an ensemble written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as f:
+            return cls(**{k: f[k] for k in _ARRAYS}, meta=json.loads(str(f["meta"])))
+
+    def __repr__(self):
+        return (f"Ensemble({self.meta['scheme']['name']} on {self.meta['model']['name']}: "
+                f"{self.n_replicas} replicas, dim {self.dim}, {len(self.t)} saved steps "
+                f"up to {int(self.t[-1])}, {int(self.diverged.sum())} diverged)")

@@ -1,0 +1,105 @@
+"""The model protocol: a finite-sum loss ``L(θ) = (1/N) Σ_i ℓ_i(θ)`` with its data.
+
+A model gives two views of the same mathematics:
+
+1. NumPy reference methods (:meth:`Model.loss`, :meth:`Model.grad`, :meth:`Model.hessian`,
+   :meth:`Model.hvp`, :meth:`Model.sample_grads`): plain, readable, used by analyses and by
+   tests as the ground truth.
+2. Compiled kernels, module-level functions named ``{prefix}_{kernel}`` in the module that
+   :attr:`Model.kernels` names, each taking ``(theta, data, ...)`` where ``data`` is the tuple
+   :attr:`Model.data`, and writing into a caller-allocated ``out``:
+
+   ==================  ================================  =================================
+   kernel              signature                         result
+   ==================  ================================  =================================
+   ``loss``            ``(theta, data) -> float``        ``L(θ)``
+   ``grad``            ``(theta, data, out)``            ``∇L(θ)``
+   ``batch_grad``      ``(theta, data, idx, out)``       ``(1/b) Σ_{i∈idx} ∇ℓ_i(θ)``
+   ``sample_grads``    ``(theta, data, idx, out)``       ``out[j] = ∇ℓ_{idx[j]}(θ)``
+   ``hvp``             ``(theta, data, v, out)``         ``∇²L(θ) v``
+   ==================  ================================  =================================
+
+   Kernels do no validation (that happens once, in Python, in the model's constructor) and
+   never allocate on the hot path. The engine binds them into one compiled trajectory driver
+   per model (:mod:`landscape_sde._kernels.driver`).
+
+A potential ``U(θ)`` without data is the case ``N = 1``: every mini-batch is the full batch.
+"""
+import abc
+import dataclasses
+import importlib
+
+import numpy as np
+
+__all__ = ["KernelSpec", "Model"]
+
+KERNEL_NAMES = ("loss", "grad", "batch_grad", "sample_grads", "hvp")
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelSpec:
+    """Where a model's compiled kernels live: ``{module}.{prefix}_{name}`` for each name."""
+
+    module: str
+    prefix: str
+
+    def names(self):
+        """Mapping kernel name -> attribute name in :attr:`module`."""
+        return {k: f"{self.prefix}_{k}" for k in KERNEL_NAMES}
+
+    def get(self, name):
+        """The compiled kernel ``name`` (one of ``loss, grad, batch_grad, sample_grads, hvp``)."""
+        return getattr(importlib.import_module(self.module), self.names()[name])
+
+
+class Model(abc.ABC):
+    """Base class of every model: a finite-sum loss and its compiled kernels.
+
+    Subclasses set :attr:`kernels`, :attr:`dim`, :attr:`n_samples` and :attr:`data`, and
+    implement the NumPy reference methods. ``θ`` is a float64 vector of length :attr:`dim`;
+    losses are in the units of the data (MSE: half squared residual).
+    """
+
+    kernels: KernelSpec
+    dim: int
+    n_samples: int
+    data: tuple
+
+    # --- NumPy references ---------------------------------------------------------------
+    @abc.abstractmethod
+    def loss(self, theta):
+        """Full-batch loss ``L(θ)``."""
+
+    @abc.abstractmethod
+    def sample_grads(self, theta, idx=None):
+        """Per-sample gradients ``∇ℓ_i(θ)`` for ``i`` in ``idx`` (all samples if None),
+        shape ``(len(idx), dim)``."""
+
+    @abc.abstractmethod
+    def hessian(self, theta):
+        """Full-batch Hessian ``∇²L(θ)``, shape ``(dim, dim)``."""
+
+    def grad(self, theta):
+        """Full-batch gradient ``∇L(θ)`` (mean of the per-sample gradients)."""
+        return self.sample_grads(theta).mean(axis=0)
+
+    def hvp(self, theta, v):
+        """Hessian-vector product ``∇²L(θ) v``."""
+        return self.hessian(theta) @ np.asarray(v, dtype=np.float64)
+
+    # --- description --------------------------------------------------------------------
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def params(self):
+        """JSON-serialisable description of the model (stored in ``Ensemble.meta``)."""
+        return {}
+
+    def compiled(self, name):
+        """The compiled kernel ``name``; call it as ``kernel(theta, model.data, ..., out)``."""
+        return self.kernels.get(name)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{self.name}(dim={self.dim}, n_samples={self.n_samples}{', ' if args else ''}{args})"

@@ -1,0 +1,57 @@
+"""The scheme contract.
+
+A scheme is a small immutable object holding its parameters, validated on construction. It
+declares
+
+- ``order``: the orders of accuracy as an integrator of its continuous-time limit, as a dict
+  (``"weak"``: error of expectations on a finite horizon; ``"stationary"``: bias of stationary
+  averages), with the limit named in the class docstring;
+- ``noise``: the noise it injects (``"none"``, ``"minibatch"``, ``"isotropic"``, ``"sme"``);
+- ``step``: the time step in SDE time units (``t = k · step``).
+
+For implementers: :meth:`Scheme.config` must (1) check the scheme against the model (e.g. the
+batch size against ``model.n_samples``), raising ``ValueError`` naming the argument, and
+(2) return the driver codes ``(iparams, fparams)`` of :mod:`landscape_sde._kernels.trajectory`.
+"""
+import abc
+import dataclasses
+
+import numpy as np
+
+from .._kernels import trajectory as _t
+
+
+@dataclasses.dataclass(frozen=True)
+class Scheme(abc.ABC):
+    order = {}
+    noise = "none"
+
+    @property
+    @abc.abstractmethod
+    def step(self):
+        """Time step per iteration in SDE time (``lr`` or ``dt``)."""
+
+    @abc.abstractmethod
+    def config(self, model):
+        """Driver codes ``(iparams int64[4], fparams float64[3])`` for ``model``."""
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def params(self):
+        """Parameters as a JSON-serialisable dict (stored in ``Ensemble.meta``)."""
+        return dataclasses.asdict(self)
+
+
+def codes(grad=_t.GRAD_FULL, batch_size=0, sampling=_t.SAMPLE_REPLACE, noise=_t.NOISE_NONE,
+          h=0.0, mu=0.0, sigma=0.0):
+    """Pack driver codes (see :mod:`landscape_sde._kernels.trajectory`)."""
+    return (np.array([grad, batch_size, sampling, noise], dtype=np.int64),
+            np.array([h, mu, sigma], dtype=np.float64))
+
+
+def check_batch_size(batch_size, model):
+    if batch_size > model.n_samples:
+        raise ValueError(f"batch_size: must be <= the model's n_samples = {model.n_samples}, "
+                         f"got {batch_size}")

@@ -1,0 +1,57 @@
+"""The stochastic modified equation of SGD, with SGD's own state-dependent covariance."""
+import dataclasses
+import math
+
+from .. import _validation as _v
+from .._kernels import trajectory as _t
+from ..noise import batch_noise_factor
+from .base import Scheme, check_batch_size, codes
+
+
+@dataclasses.dataclass(frozen=True)
+class SME(Scheme):
+    """First-order SME (Li, Tai & E, 2017), Itô: ``dθ = −∇L dt + (η Σ_b(θ))^{1/2} dW``.
+
+    ``Σ_b(θ) = c_b C(θ)`` is the exact mini-batch covariance of SGD with learning rate ``η`` and
+    batch size ``b`` (``c_b`` from :func:`landscape_sde.noise.batch_noise_factor`). Integrated
+    by Euler-Maruyama with step ``dt`` (default ``η``), weak order 1 in ``dt``. No matrix root
+    is taken: the increment ``√(η dt c_b / N) Σ_i z_i (∇ℓ_i − ∇L)`` with ``z ~ N(0, I_N)`` has
+    covariance ``η dt Σ_b(θ)`` exactly, at O(N·dim) per step.
+
+    With ``dt = η`` the scheme is SGD with the mini-batch noise replaced by a Gaussian of the
+    same conditional covariance; for affine gradients the first two moments then coincide with
+    SGD's exactly.
+
+    Parameters
+    ----------
+    lr : float
+        SGD learning rate ``η > 0`` (sets the noise strength).
+    batch_size : int
+        SGD batch size ``b`` (``1 <= b <= N``).
+    replace : bool
+        Whether the SGD being modelled samples with replacement.
+    dt : float or None
+        Integration step ``> 0`` in SDE time; ``None`` means ``dt = lr``.
+    """
+
+    lr: float
+    batch_size: int
+    replace: bool = False
+    dt: float = None
+    order = {"weak": 1}
+    noise = "sme"
+
+    def __post_init__(self):
+        object.__setattr__(self, "lr", _v.positive("lr", self.lr))
+        object.__setattr__(self, "batch_size", _v.integer("batch_size", self.batch_size, low=1))
+        object.__setattr__(self, "dt", self.lr if self.dt is None else _v.positive("dt", self.dt))
+
+    @property
+    def step(self):
+        return self.dt
+
+    def config(self, model):
+        check_batch_size(self.batch_size, model)
+        c_b = batch_noise_factor(model.n_samples, self.batch_size, self.replace)
+        return codes(grad=_t.GRAD_SAMPLES, noise=_t.NOISE_SME, h=self.dt,
+                     sigma=math.sqrt(self.lr * self.dt * c_b / model.n_samples))
