@@ -2,8 +2,8 @@
 
 A model gives two views of the same mathematics:
 
-1. NumPy reference methods (:meth:`Model.loss`, :meth:`Model.grad`, :meth:`Model.hessian`,
-   :meth:`Model.hvp`, :meth:`Model.sample_grads`): plain, readable, used by analyses and by
+1. NumPy reference methods (:meth:`Model.loss`, :meth:`Model.sample_losses`,
+   :meth:`Model.grad`, :meth:`Model.sample_grads`, :meth:`Model.hessian`, :meth:`Model.hvp`): plain, readable, used by analyses and by
    tests as the ground truth.
 2. Compiled kernels, module-level functions named ``{prefix}_{kernel}`` in the module that
    :attr:`Model.kernels` names, each taking ``(theta, data, ...)`` where ``data`` is the tuple
@@ -69,6 +69,10 @@ class Model(abc.ABC):
     @abc.abstractmethod
     def loss(self, theta):
         """Full-batch loss ``L(θ)``."""
+
+    @abc.abstractmethod
+    def sample_losses(self, theta, idx=None):
+        """Per-sample losses ``ℓ_i(θ)`` for ``i`` in ``idx`` (all samples if None)."""
 
     @abc.abstractmethod
     def sample_grads(self, theta, idx=None):

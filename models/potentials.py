@@ -45,6 +45,9 @@ class DoubleWell(Model):
         g[0] = 4.0 * self.barrier * t[0] * (t[0] ** 2 - 1.0)
         return g
 
+    def sample_losses(self, theta, idx=None):
+        return np.full(1 if idx is None else len(idx), self.loss(theta))
+
     def sample_grads(self, theta, idx=None):
         n = 1 if idx is None else len(idx)
         return np.tile(self.grad(theta), (n, 1))
@@ -135,6 +138,9 @@ class PolynomialPotential(Model):
 
     def grad(self, theta):
         return np.array([self._eval(k, theta) for k in range(1, 1 + self.dim)])
+
+    def sample_losses(self, theta, idx=None):
+        return np.full(1 if idx is None else len(idx), self.loss(theta))
 
     def sample_grads(self, theta, idx=None):
         n = 1 if idx is None else len(idx)

@@ -68,6 +68,11 @@ class Quadratic(Model):
         d = np.asarray(theta, dtype=np.float64) - self.center
         return 0.5 * d @ self.hessian_matrix @ d
 
+    def sample_losses(self, theta, idx=None):
+        d = np.asarray(theta, dtype=np.float64) - self.center
+        a = self.offsets if idx is None else self.offsets[np.asarray(idx)]
+        return 0.5 * d @ self.hessian_matrix @ d + a @ d
+
     def sample_grads(self, theta, idx=None):
         d = np.asarray(theta, dtype=np.float64) - self.center
         a = self.offsets if idx is None else self.offsets[np.asarray(idx)]
@@ -188,6 +193,10 @@ class LinearRegression(Model):
     def loss(self, theta):
         r = self.X @ np.asarray(theta, dtype=np.float64) - self.y
         return 0.5 * np.mean(r * r)
+
+    def sample_losses(self, theta, idx=None):
+        X, y = (self.X, self.y) if idx is None else (self.X[np.asarray(idx)], self.y[np.asarray(idx)])
+        return 0.5 * (X @ np.asarray(theta, dtype=np.float64) - y) ** 2
 
     def sample_grads(self, theta, idx=None):
         X, y = (self.X, self.y) if idx is None else (self.X[np.asarray(idx)], self.y[np.asarray(idx)])

@@ -1,0 +1,1 @@
+"""Measurements and theory on top of landscape_sde simulations."""

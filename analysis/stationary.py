@@ -1,0 +1,162 @@
+"""Stationary statistics predicted by theory, to compare simulations with (physics.md §3-4).
+
+- :func:`discrete_lyapunov`: SGD (with heavy-ball momentum) on ``L = ½ θᵀHθ`` with additive
+  gradient noise; also Euler-Maruyama for an Ornstein-Uhlenbeck process.
+- :func:`discrete_lyapunov_kron`: the momentum-free case in the vectorised closed form
+  ``(I⊗H + H⊗I − η H⊗H) vec S = η vec C``, an independent route to the same answer.
+- :func:`continuous_lyapunov`: the stationary covariance of ``dθ = −Hθ dt + √(2D) dW``.
+- :func:`linear_sgd_moments`: exact stationary mean and covariance of SGD, or of the SME
+  integrated by Euler-Maruyama, on any model with affine per-sample gradients (quadratics,
+  linear regression), including state-dependent noise; also tells whether the second moments
+  are stable at all (mean-square stability, Wu, Ma & E 2018).
+- :func:`boltzmann_moment`: ``∫ f e^{−U/T} / ∫ e^{−U/T}`` in one dimension by quadrature.
+"""
+import numpy as np
+import scipy.integrate
+import scipy.linalg
+
+from landscape_sde.noise import batch_noise_factor
+
+__all__ = ["discrete_lyapunov", "discrete_lyapunov_kron", "continuous_lyapunov",
+           "euler_maruyama_covariance", "linear_sgd_moments", "boltzmann_moment"]
+
+
+def discrete_lyapunov(H, noise_cov, lr, momentum=0.0):
+    """Stationary covariance of ``θ`` under SGD on ``½ θᵀHθ`` with additive noise.
+
+    The iteration is ``v' = μ v − η (Hθ + ε)``, ``θ' = θ + v'`` with ``Cov ε = noise_cov``
+    (the mini-batch covariance ``Σ_b``, i.e. already divided by the batch factor). For
+    ``μ = 0`` the answer solves ``HS + SH − ηHSH = ηC``. Solved exactly on the state
+    ``(θ, v)`` with :func:`scipy.linalg.solve_discrete_lyapunov`.
+
+    Raises ``ValueError`` if the iteration is unstable (no stationary state).
+    """
+    H = np.atleast_2d(np.asarray(H, dtype=float))
+    C = np.atleast_2d(np.asarray(noise_cov, dtype=float))
+    d = H.shape[0]
+    eye = np.eye(d)
+    A = np.block([[eye - lr * H, momentum * eye], [-lr * H, momentum * eye]])
+    if np.max(np.abs(np.linalg.eigvals(A))) >= 1.0:
+        raise ValueError(f"lr={lr}, momentum={momentum}: the iteration is unstable "
+                         f"(spectral radius >= 1), there is no stationary covariance")
+    B = -lr * np.vstack([eye, eye])
+    return scipy.linalg.solve_discrete_lyapunov(A, B @ C @ B.T)[:d, :d]
+
+
+def discrete_lyapunov_kron(H, noise_cov, lr):
+    """``S`` from ``(I⊗H + H⊗I − η H⊗H) vec S = η vec C`` (momentum-free SGD)."""
+    H = np.atleast_2d(np.asarray(H, dtype=float))
+    C = np.atleast_2d(np.asarray(noise_cov, dtype=float))
+    eye = np.eye(H.shape[0])
+    K = np.kron(eye, H) + np.kron(H, eye) - lr * np.kron(H, H)
+    return np.linalg.solve(K, lr * C.ravel()).reshape(H.shape)
+
+
+def continuous_lyapunov(H, D):
+    """Stationary covariance ``S`` of the Itô OU process ``dθ = −Hθ dt + √(2D) dW``:
+    ``HS + SHᵀ = 2D``. For the SME, ``D = (η/2) Σ_b``; for Langevin, ``D = T I`` gives
+    ``S = T H⁻¹``."""
+    H = np.atleast_2d(np.asarray(H, dtype=float))
+    return scipy.linalg.solve_continuous_lyapunov(H, 2.0 * np.atleast_2d(D))
+
+
+def euler_maruyama_covariance(H, D, dt):
+    """Exact stationary covariance of Euler-Maruyama with step ``dt`` on the OU process
+    ``dθ = −Hθ dt + √(2D) dW``; scalar case ``T / (h (1 − h dt / 2))`` for ``D = T``."""
+    return discrete_lyapunov(H, 2.0 * np.atleast_2d(D) / dt, dt)
+
+
+def _affine_gradients(model, scale=1.0):
+    """Per-sample ``∇ℓ_i(θ) = J_i θ + c_i``, as ``A_i = [J_i, c_i]`` of shape (N, d, d+1).
+
+    Read off the model's gradients at 0 and the unit vectors, then checked at a further point
+    (raises ``ValueError`` if the model's gradients are not affine).
+    """
+    d = model.dim
+    c = model.sample_grads(np.zeros(d))
+    J = np.stack([model.sample_grads(scale * e) - c for e in np.eye(d)], axis=-1) / scale
+    probe = (0.23 + 0.37 * np.arange(1, d + 1)) * scale  # not a special point of any model
+    if not np.allclose(model.sample_grads(probe), J @ probe + c, rtol=1e-9, atol=1e-9 * scale):
+        raise ValueError(f"model: {model.name} does not have affine per-sample gradients")
+    return np.concatenate([J, c[:, :, None]], axis=2)
+
+
+def linear_sgd_moments(model, lr, batch_size, replace=False, momentum=0.0, *, dt=None):
+    """Exact stationary mean and covariance of SGD on a model with affine gradients.
+
+    With ``∇ℓ_i(θ) = J_i θ + c_i`` the update is linear in ``w = (θ, v, 1)`` with a random
+    matrix that depends on the batch only through the batch means of ``A_i = [J_i, c_i]``, so
+    ``E[wwᵀ]`` obeys a closed linear recursion. The batch enters only through
+    ``E[(A_B − A) Z (A_B − A)ᵀ] = c_b · (1/N) Σ_i (A_i − A) Z (A_i − A)ᵀ`` (exact, with
+    ``c_b`` from :func:`landscape_sde.noise.batch_noise_factor`), so no batches are enumerated.
+
+    ``dt`` set: the SME ``dθ = −∇L dt + (η Σ_b(θ))^{1/2} dW`` integrated by Euler-Maruyama with
+    step ``dt`` instead (no momentum): drift step ``dt`` and noise weight ``η·dt`` in place of
+    ``η`` and ``η²``. With ``dt = η`` the two coincide, as they must.
+
+    Returns
+    -------
+    mean : ndarray (dim,)
+    cov : ndarray (dim, dim)
+
+    Raises ``ValueError`` if the second moments have no stationary state (the spectral radius
+    of the moment map is >= 1: mean-square instability).
+    """
+    A = _affine_gradients(model)
+    n, d = A.shape[0], model.dim
+    c_b = batch_noise_factor(n, batch_size, replace)
+    if dt is None:
+        h, q = lr, lr * lr
+    else:
+        if momentum != 0.0:
+            raise ValueError("momentum: the SME has no momentum term; got "
+                             f"momentum={momentum} with dt={dt}")
+        h, q = dt, lr * dt
+    A_mean = A.mean(axis=0)
+    dA = A - A_mean
+    eye = np.eye(d)
+    # state w = (θ, v, 1); w' = M w + noise, noise = −[I; I; 0] δA_B z with z = (θ, 1)
+    n_w = 2 * d + 1
+    M = np.zeros((n_w, n_w))
+    J, c = A_mean[:, :d], A_mean[:, d]
+    M[:d, :d] = eye - h * J
+    M[:d, d:2 * d] = momentum * eye
+    M[:d, -1] = -h * c
+    M[d:2 * d, :d] = -h * J
+    M[d:2 * d, d:2 * d] = momentum * eye
+    M[d:2 * d, -1] = -h * c
+    M[-1, -1] = 1.0
+    P = np.zeros((n_w, d))
+    P[:d] = eye
+    P[d:2 * d] = eye
+    Q = np.zeros((d + 1, n_w))
+    Q[:d, :d] = eye
+    Q[d, -1] = 1.0
+    F = np.einsum("nab,ncd->acbd", dA, dA).reshape(d * d, (d + 1) ** 2) / n  # vec(δA Z δAᵀ)
+    K = np.kron(M, M) + q * c_b * np.kron(P, P) @ F @ np.kron(Q, Q)
+    last = n_w * n_w - 1  # index of w_const·w_const = 1
+    free = np.arange(last)
+    K_ff = K[np.ix_(free, free)]
+    radius = np.max(np.abs(np.linalg.eigvals(K_ff)))
+    if radius >= 1.0:
+        raise ValueError(f"lr={lr}, batch_size={batch_size}: second moments are unstable "
+                         f"(spectral radius {radius:.4f} >= 1), no stationary state")
+    W = np.append(np.linalg.solve(np.eye(last) - K_ff, K[free, last]), 1.0).reshape(n_w, n_w)
+    mean = W[:d, -1]
+    return mean, W[:d, :d] - np.outer(mean, mean)
+
+
+def boltzmann_moment(potential, temperature, f, lower=-np.inf, upper=np.inf):
+    """``⟨f⟩ = ∫ f(x) e^{−U(x)/T} dx / ∫ e^{−U(x)/T} dx`` in one dimension (adaptive quadrature).
+
+    ``potential`` and ``f`` are vectorised callables of ``x``; the density is shifted by the
+    minimum of ``U`` on a coarse grid to avoid overflow.
+    """
+    lo = -20.0 if np.isneginf(lower) else lower
+    hi = 20.0 if np.isposinf(upper) else upper
+    u0 = np.min(potential(np.linspace(lo, hi, 4001)))
+    weight = lambda x: np.exp(-(potential(x) - u0) / temperature)  # noqa: E731
+    z = scipy.integrate.quad(weight, lower, upper, epsabs=0, epsrel=1e-12, limit=200)[0]
+    num = scipy.integrate.quad(lambda x: f(x) * weight(x), lower, upper, epsabs=0,
+                               epsrel=1e-12, limit=200)[0]
+    return num / z
