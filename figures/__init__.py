@@ -1,0 +1,13 @@
+"""Every figure of the project, rebuilt by ``python -m figures``.
+
+Each figure is a module of this package with
+
+- ``CONFIG`` and ``QUICK`` (dicts): the parameters of the full and of the ``--quick`` build;
+- ``compute(config) -> dict``: runs the simulations and theory and returns the numbers behind
+  the figure (arrays and JSON-able values), which the runner writes next to the image as
+  ``NAME.npz`` (arrays) and ``NAME.json`` (everything else);
+- ``plot(data, path)``: draws the PNG from those numbers only.
+
+Images are stable from run to run on one machine: fixed seeds and no timestamps in metadata.
+"""
+FIGURES = ("stationary_quadratic", "stationary_linreg")
