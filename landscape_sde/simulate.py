@@ -77,10 +77,10 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
                          f"for a model of dim {model.dim} and n_replicas={n_replicas}, "
                          f"got {theta0.shape}")
     theta0 = np.ascontiguousarray(np.broadcast_to(theta0, (n_replicas, model.dim)))
-    iparams, fparams = scheme.config(model)
+    structure, iparams, fparams = scheme.config(model)
     seed = as_seed_sequence(rng)
 
-    run = trajectory_driver(model.kernels)
+    run = trajectory_driver(model.kernels, *structure, model.dim)
     theta = np.empty((steps.size, n_replicas, model.dim))
     loss = np.empty((steps.size, n_replicas))
     diverged_at = np.empty(n_replicas, dtype=np.int64)

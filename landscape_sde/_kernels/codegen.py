@@ -57,12 +57,18 @@ def load_source(prefix, source):
     return module
 
 
-_MODEL_BLOCK = re.compile(r"# >>> model kernels.*?# <<< model kernels\n", re.S)
+_BOUND_BLOCK = re.compile(r"# >>> bound by codegen.*?# <<< bound by codegen\n", re.S)
+
+
+SMALL_DIM = 8  # models up to this dimension get loops unrolled over a constant dimension
 
 
 @functools.lru_cache(maxsize=None)
-def trajectory_driver(spec):
-    """The compiled trajectory loop bound to the kernels named by ``spec`` (a KernelSpec)."""
+def trajectory_driver(spec, grad_kind, noise_kind, momentum, dim):
+    """The compiled trajectory loop for the model kernels named by ``spec`` (a KernelSpec), a
+    scheme structure (``GRAD_*`` and ``NOISE_*`` codes of :mod:`.trajectory`, whether momentum
+    is used) and the model dimension (a compile-time constant only if ``dim <= SMALL_DIM``)."""
+    dim = int(dim) if dim <= SMALL_DIM else 0
     from . import trajectory
     names = spec.names()
     model_src = inspect.getsource(importlib.import_module(spec.module))
@@ -71,6 +77,9 @@ def trajectory_driver(spec):
              f"from {spec.module} import (\n"
              + "".join(f"    {names[k]} as model_{k},\n"
                        for k in ("loss", "grad", "batch_grad", "sample_grads"))
-             + ")\n")
-    source = _MODEL_BLOCK.sub(lambda _: block, inspect.getsource(trajectory), count=1)
-    return load_source(f"trajectory_{spec.prefix}", source).run
+             + ")\n"
+             f"GRAD_KIND, NOISE_KIND, MOMENTUM, DIM = "
+             f"{int(grad_kind)}, {int(noise_kind)}, {bool(momentum)}, {dim}\n")
+    source = _BOUND_BLOCK.sub(lambda _: block, inspect.getsource(trajectory), count=1)
+    name = f"trajectory_{spec.prefix}_{grad_kind}{noise_kind}{int(bool(momentum))}_d{dim}"
+    return load_source(name, source).run

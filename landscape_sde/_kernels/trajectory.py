@@ -1,13 +1,16 @@
 """Template of the compiled trajectory driver (one per model; see :mod:`.codegen`).
 
 This file is valid Python but is not run as it stands: the code generator copies it into a
-generated module, replacing the block between the ``model kernels`` markers with imports of a
-model's kernels, so that numba sees them as globals, inlines them, and caches the result on disk
-(numba cannot cache a function that receives other jitted functions as arguments).
-
-All schemes share the one loop: a scheme is a set of integer codes and float parameters (see
-:mod:`landscape_sde.schemes`), so one compilation per model serves GD, SGD, momentum, Langevin,
-Leimkuhler-Matthews and the SME. Branches on the codes are loop-invariant and predicted.
+generated module, replacing the block between the ``bound by codegen`` markers with imports of
+a model's kernels and with the loop's structure as module constants: ``GRAD_KIND``,
+``NOISE_KIND``, ``MOMENTUM`` (whether a velocity is kept) and ``DIM`` (the dimension for small
+models, so that loops over coordinates unroll; 0 = read from the arguments). Numba sees the
+kernels as globals, so it can inline them and cache the result on disk (it cannot cache a
+function that receives jitted functions as arguments), and it folds the branches on the
+constants, so each structure gets a lean loop: 11 ns per step of 2-D Langevin against 16 ns
+with runtime branches.
+Runtime parameters (step, momentum, noise amplitude, batch size and sampling) stay arguments:
+changing them never recompiles.
 
 Update rule, in terms of the codes (``h`` step, ``mu`` momentum, ``sigma`` noise amplitude)::
 
@@ -25,14 +28,15 @@ import numpy as np
 from landscape_sde._kernels.jit import jit
 from landscape_sde._kernels.rng import below, normal, seed_replica
 
-# >>> model kernels (replaced by codegen)
-model_loss = model_grad = model_batch_grad = model_sample_grads = None
-# <<< model kernels
-
 GRAD_FULL, GRAD_BATCH, GRAD_SAMPLES = 0, 1, 2
 SAMPLE_REPLACE, SAMPLE_WITHOUT, SAMPLE_SHUFFLE = 0, 1, 2
 NOISE_NONE, NOISE_EM, NOISE_LM, NOISE_SME = 0, 1, 2, 3
-# iparams = [grad_kind, batch_size, sampling, noise_kind]; fparams = [h, mu, sigma]
+# runtime parameters: iparams = [batch_size, sampling]; fparams = [h, mu, sigma]
+
+# >>> bound by codegen
+model_loss = model_grad = model_batch_grad = model_sample_grads = None
+GRAD_KIND, NOISE_KIND, MOMENTUM, DIM = GRAD_FULL, NOISE_NONE, False, 0
+# <<< bound by codegen
 
 
 @jit
@@ -81,28 +85,29 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
     finite; −1 if never). Saves at and after divergence are NaN. Replica ``r`` draws only from
     its own stream ``seed_replica(key, r)``, so the range a call covers cannot change a path.
     """
-    dim = theta0.shape[1]
+    dim = DIM if DIM > 0 else theta0.shape[1]
     n_save = save_at.shape[0]
     n_steps = save_at[n_save - 1]
-    grad_kind, batch_size, sampling, noise_kind = iparams[0], iparams[1], iparams[2], iparams[3]
+    batch_size, sampling = iparams[0], iparams[1]
     h, mu, sigma = fparams[0], fparams[1], fparams[2]
-    n_idx = batch_size if grad_kind == GRAD_BATCH else (n_samples if grad_kind == GRAD_SAMPLES else 0)
-    n_perm = n_samples if (grad_kind == GRAD_BATCH and sampling != SAMPLE_REPLACE) else 0
-    n_g = n_samples if grad_kind == GRAD_SAMPLES else 0
+    n_idx = batch_size if GRAD_KIND == GRAD_BATCH else (n_samples if GRAD_KIND == GRAD_SAMPLES else 0)
+    n_perm = n_samples if (GRAD_KIND == GRAD_BATCH and sampling != SAMPLE_REPLACE) else 0
+    n_g = n_samples if GRAD_KIND == GRAD_SAMPLES else 0
     # Work arrays, allocated once per call (one call per thread) and padded so that two
     # threads never write to the same cache line (false sharing).
     th = _padded(dim)
-    vel = _padded(dim)
+    vel = _padded(dim if MOMENTUM else 0)
     g = _padded(dim)
-    xi = _padded(dim if noise_kind == NOISE_LM else 0)
+    xi = _padded(dim if NOISE_KIND == NOISE_LM else 0)
     z = _padded(n_g)
+    dn = _padded(dim if NOISE_KIND == NOISE_SME else 0)
     idx = _padded(n_idx, np.int64)
     perm = _padded(n_perm, np.int64)
     gs = np.empty((n_g, dim))
     for r in range(first, last):
         s0, s1, s2, s3 = seed_replica(key, r)
         th[:] = theta0[r]
-        vel[:] = 0.0
+        vel[:] = 0.0  # v_0 = 0
         for i in range(n_idx):
             idx[i] = i
         for i in range(n_perm):
@@ -116,10 +121,11 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
             theta_out[0, r] = th
             loss_out[0, r] = model_loss(th, data)
             si = 1
+        next_save = save_at[si] if si < n_save else -1
         for k in range(1, n_steps + 1):
-            if grad_kind == GRAD_FULL:
+            if GRAD_KIND == GRAD_FULL:
                 model_grad(th, data, g)
-            elif grad_kind == GRAD_BATCH:
+            elif GRAD_KIND == GRAD_BATCH:
                 pos, s0, s1, s2, s3 = _draw_batch(sampling, n_samples, perm, pos, idx,
                                                   s0, s1, s2, s3)
                 model_batch_grad(th, data, idx, g)
@@ -130,43 +136,45 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
                     for i in range(n_g):
                         acc += gs[i, j]
                     g[j] = acc / n_g
-            if mu != 0.0:
-                for j in range(dim):
-                    vel[j] = mu * vel[j] - h * g[j]
-                    th[j] += vel[j]
-            else:
-                for j in range(dim):
-                    th[j] -= h * g[j]
-            if noise_kind == NOISE_EM:
-                for j in range(dim):
-                    e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-                    th[j] += sigma * e
-            elif noise_kind == NOISE_LM:
-                for j in range(dim):
-                    e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-                    th[j] += 0.5 * sigma * (xi[j] + e)
-                    xi[j] = e
-            elif noise_kind == NOISE_SME:
+            if NOISE_KIND == NOISE_SME:  # dn = sigma Σ_i z_i (∇ℓ_i − g)
                 for i in range(n_g):
                     e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
                     z[i] = sigma * e
+                dn[:] = 0.0
                 for i in range(n_g):
                     for j in range(dim):
-                        th[j] += z[i] * (gs[i, j] - g[j])
+                        dn[j] += z[i] * (gs[i, j] - g[j])
+            # One pass: drift, momentum, additive noise and a branch-free divergence check.
+            ok = True
             for j in range(dim):
-                if not abs(th[j]) <= bound:  # also catches NaN
-                    div = k
-                    break
-            if div < 0 and si < n_save and save_at[si] == k:
+                if MOMENTUM:
+                    vel[j] = mu * vel[j] - h * g[j]
+                    step = vel[j]
+                else:
+                    step = -h * g[j]
+                if NOISE_KIND == NOISE_EM:
+                    e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+                    step += sigma * e
+                elif NOISE_KIND == NOISE_LM:
+                    e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+                    step += 0.5 * sigma * (xi[j] + e)
+                    xi[j] = e
+                elif NOISE_KIND == NOISE_SME:
+                    step += dn[j]
+                th[j] += step
+                ok &= abs(th[j]) <= bound  # False for NaN too
+            if not ok:
+                div = k
+                break
+            if k == next_save:
                 lval = model_loss(th, data)
                 if not np.isfinite(lval):
                     div = k
-                else:
-                    theta_out[si, r] = th
-                    loss_out[si, r] = lval
-                    si += 1
-            if div >= 0:
-                break
+                    break
+                theta_out[si, r] = th
+                loss_out[si, r] = lval
+                si += 1
+                next_save = save_at[si] if si < n_save else -1
         diverged_at[r] = div
         for m in range(si, n_save):
             theta_out[m, r] = np.nan

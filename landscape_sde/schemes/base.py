@@ -11,7 +11,9 @@ declares
 
 For implementers: :meth:`Scheme.config` must (1) check the scheme against the model (e.g. the
 batch size against ``model.n_samples``), raising ``ValueError`` naming the argument, and
-(2) return the driver codes ``(iparams, fparams)`` of :mod:`landscape_sde._kernels.trajectory`.
+(2) return the driver codes ``(structure, iparams, fparams)`` of
+:mod:`landscape_sde._kernels.trajectory`: ``structure = (grad_kind, noise_kind, uses_momentum)`` selects the
+compiled loop (with ``uses_momentum``), the two arrays are its runtime parameters.
 """
 import abc
 import dataclasses
@@ -33,7 +35,8 @@ class Scheme(abc.ABC):
 
     @abc.abstractmethod
     def config(self, model):
-        """Driver codes ``(iparams int64[4], fparams float64[3])`` for ``model``."""
+        """Driver codes ``((grad_kind, noise_kind, uses_momentum), iparams int64[2],
+        fparams float64[3])``."""
 
     @property
     def name(self):
@@ -47,7 +50,7 @@ class Scheme(abc.ABC):
 def codes(grad=_t.GRAD_FULL, batch_size=0, sampling=_t.SAMPLE_REPLACE, noise=_t.NOISE_NONE,
           h=0.0, mu=0.0, sigma=0.0):
     """Pack driver codes (see :mod:`landscape_sde._kernels.trajectory`)."""
-    return (np.array([grad, batch_size, sampling, noise], dtype=np.int64),
+    return ((grad, noise, mu != 0.0), np.array([batch_size, sampling], dtype=np.int64),
             np.array([h, mu, sigma], dtype=np.float64))
 
 
