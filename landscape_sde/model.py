@@ -31,7 +31,7 @@ import importlib
 
 import numpy as np
 
-__all__ = ["KernelSpec", "Model"]
+__all__ = ["KernelSpec", "Model", "Potential"]
 
 KERNEL_NAMES = ("loss", "grad", "batch_grad", "sample_grads", "hvp")
 
@@ -107,3 +107,24 @@ class Model(abc.ABC):
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
         return f"{self.name}(dim={self.dim}, n_samples={self.n_samples}{', ' if args else ''}{args})"
+
+
+class Potential(Model):
+    """A model without data: ``L(θ) = U(θ)``, the finite sum with ``N = 1``.
+
+    Subclasses implement :meth:`loss`, :meth:`grad` and :meth:`hessian`; every mini-batch is
+    the full batch, so SGD reduces to GD and the SME's noise vanishes. Their ``batch_grad`` and
+    ``sample_grads`` kernels return the full gradient (one row per requested index).
+    """
+
+    n_samples = 1
+
+    @abc.abstractmethod
+    def grad(self, theta):
+        """``∇U(θ)``."""
+
+    def sample_losses(self, theta, idx=None):
+        return np.full(1 if idx is None else len(idx), self.loss(theta))
+
+    def sample_grads(self, theta, idx=None):
+        return np.tile(self.grad(theta), (1 if idx is None else len(idx), 1))

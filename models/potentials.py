@@ -1,15 +1,16 @@
-"""Classic potentials ``U(θ)`` for Langevin dynamics (finite sums with ``N = 1``)."""
+"""Classic potentials ``U(θ)`` for Langevin dynamics (finite sums with ``N = 1``, see
+:class:`landscape_sde.model.Potential`)."""
 import numpy as np
 from numpy.polynomial import polynomial as P
 
 from landscape_sde import _validation as _v
 from landscape_sde._kernels.jit import jit
-from landscape_sde.model import KernelSpec, Model
+from landscape_sde.model import KernelSpec, Potential
 
 __all__ = ["DoubleWell", "PolynomialPotential"]
 
 
-class DoubleWell(Model):
+class DoubleWell(Potential):
     """``U(θ) = a (θ_0² − 1)² + (k/2) Σ_{j≥1} θ_j²``: minima at ``θ_0 = ±1``, barrier ``a``.
 
     Curvature at the minima ``U''(±1) = 8a`` along ``θ_0`` and ``k`` across; at the saddle
@@ -27,7 +28,6 @@ class DoubleWell(Model):
     """
 
     kernels = KernelSpec(__name__, "double_well")
-    n_samples = 1
 
     def __init__(self, dim=2, barrier=1.0, stiffness=4.0):
         self.dim = _v.integer("dim", dim, low=1)
@@ -44,13 +44,6 @@ class DoubleWell(Model):
         g = self.stiffness * t
         g[0] = 4.0 * self.barrier * t[0] * (t[0] ** 2 - 1.0)
         return g
-
-    def sample_losses(self, theta, idx=None):
-        return np.full(1 if idx is None else len(idx), self.loss(theta))
-
-    def sample_grads(self, theta, idx=None):
-        n = 1 if idx is None else len(idx)
-        return np.tile(self.grad(theta), (n, 1))
 
     def hessian(self, theta):
         t = np.asarray(theta, dtype=np.float64)
@@ -100,7 +93,7 @@ def double_well_hvp(theta, data, v, out):
         out[j] = k * v[j]
 
 
-class PolynomialPotential(Model):
+class PolynomialPotential(Potential):
     """A polynomial potential in one or two variables.
 
     ``U(x) = Σ_i c_i x^i`` for a 1-D coefficient array, ``U(x, y) = Σ_ij c_ij x^i y^j`` for a
@@ -114,7 +107,6 @@ class PolynomialPotential(Model):
     """
 
     kernels = KernelSpec(__name__, "polynomial")
-    n_samples = 1
 
     def __init__(self, coeffs):
         c = _v.finite_array("coeffs", coeffs, ndim=(1, 2))
@@ -138,13 +130,6 @@ class PolynomialPotential(Model):
 
     def grad(self, theta):
         return np.array([self._eval(k, theta) for k in range(1, 1 + self.dim)])
-
-    def sample_losses(self, theta, idx=None):
-        return np.full(1 if idx is None else len(idx), self.loss(theta))
-
-    def sample_grads(self, theta, idx=None):
-        n = 1 if idx is None else len(idx)
-        return np.tile(self.grad(theta), (n, 1))
 
     def hessian(self, theta):
         xx, xy, yy = (self._eval(k, theta) for k in (3, 4, 5))

@@ -224,39 +224,36 @@ def linreg_loss(theta, data):
     return 0.5 * acc / x.shape[0]
 
 
+@jit(inline="always")
+def _accumulate_sample_grad(x, y, theta, n, out):
+    """``out += x_n (x_nᵀθ − y_n)``."""
+    r = -y[n]
+    for j in range(theta.shape[0]):
+        r += x[n, j] * theta[j]
+    for j in range(theta.shape[0]):
+        out[j] += r * x[n, j]
+
+
 @jit
 def linreg_batch_grad(theta, data, idx, out):
     x, y = data
-    d = theta.shape[0]
-    for j in range(d):
+    for j in range(out.shape[0]):
         out[j] = 0.0
     for k in range(idx.shape[0]):
-        n = idx[k]
-        r = -y[n]
-        for j in range(d):
-            r += x[n, j] * theta[j]
-        for j in range(d):
-            out[j] += r * x[n, j]
-    inv_b = 1.0 / idx.shape[0]
-    for j in range(d):
-        out[j] *= inv_b
+        _accumulate_sample_grad(x, y, theta, idx[k], out)
+    for j in range(out.shape[0]):
+        out[j] /= idx.shape[0]
 
 
 @jit
 def linreg_grad(theta, data, out):
     x, y = data
-    d = theta.shape[0]
-    for j in range(d):
+    for j in range(out.shape[0]):
         out[j] = 0.0
     for n in range(x.shape[0]):
-        r = -y[n]
-        for j in range(d):
-            r += x[n, j] * theta[j]
-        for j in range(d):
-            out[j] += r * x[n, j]
-    inv_n = 1.0 / x.shape[0]
-    for j in range(d):
-        out[j] *= inv_n
+        _accumulate_sample_grad(x, y, theta, n, out)
+    for j in range(out.shape[0]):
+        out[j] /= x.shape[0]
 
 
 @jit
