@@ -6,11 +6,11 @@
 """
 __version__ = "0.1.0"
 
-from . import noise, rng
+from . import noise, rng, symbolic
 from .ensemble import Ensemble
 from .model import KernelSpec, Model
 from .schemes import GD, SGD, SME, Langevin, LeimkuhlerMatthews, Scheme
 from .simulate import simulate
 
 __all__ = ["simulate", "Ensemble", "Model", "KernelSpec", "Scheme", "GD", "SGD", "SME",
-           "Langevin", "LeimkuhlerMatthews", "noise", "rng", "__version__"]
+           "Langevin", "LeimkuhlerMatthews", "noise", "rng", "symbolic", "__version__"]
