@@ -94,3 +94,19 @@ def test_transcendental_functions_compile():
     np.testing.assert_allclose(out, fd, rtol=1e-7)
     ens = lsde.simulate(model, lsde.SGD(0.1, 3), theta, n_steps=200, n_replicas=4, rng=0)
     assert ens.loss[-1].max() < ens.loss[0, 0]
+
+
+def test_second_process_loads_kernels_from_disk(tmp_path):
+    # numba's dispatcher statistics, not timings: a miss in the first process, a hit after.
+    import os
+    import subprocess
+    import sys
+    code = ("import numpy as np, sympy as sp; from landscape_sde import symbolic\n"
+            "x = sp.Symbol('x'); m = symbolic.potential(x**4 / 4 - x**3 / 3 + 0.125 * x, [x])\n"
+            "k = m.compiled('grad'); out = np.empty(1); k(np.array([0.5]), m.data, out)\n"
+            "print(sum(k.stats.cache_hits.values()), sum(k.stats.cache_misses.values()))\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"),
+           "LANDSCAPE_SDE_CACHE_DIR": str(tmp_path / "gen")}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                           check=True).stdout.split() for _ in range(2)]
+    assert runs[0] == ["0", "1"] and runs[1] == ["1", "0"]
