@@ -17,6 +17,9 @@ A model gives two views of the same mathematics:
    ``batch_grad``      ``(theta, data, idx, out)``       ``(1/b) Σ_{i∈idx} ∇ℓ_i(θ)``
    ``sample_grads``    ``(theta, data, idx, out)``       ``out[j] = ∇ℓ_{idx[j]}(θ)``
    ``hvp``             ``(theta, data, v, out)``         ``∇²L(θ) v``
+   ``diffusion``       ``(theta, data, out)``            diagonal of the model's own
+                                                         Itô diffusion ``D(θ)`` (optional,
+                                                         ``KernelSpec(..., diffusion=True)``)
    ==================  ================================  =================================
 
    Kernels do no validation (that happens once, in Python, in the model's constructor) and
@@ -42,10 +45,12 @@ class KernelSpec:
 
     module: str
     prefix: str
+    diffusion: bool = False
 
     def names(self):
         """Mapping kernel name -> attribute name in :attr:`module`."""
-        return {k: f"{self.prefix}_{k}" for k in KERNEL_NAMES}
+        names = KERNEL_NAMES + (("diffusion",) if self.diffusion else ())
+        return {k: f"{self.prefix}_{k}" for k in names}
 
     def get(self, name):
         """The compiled kernel ``name`` (one of ``loss, grad, batch_grad, sample_grads, hvp``)."""
@@ -90,6 +95,11 @@ class Model(abc.ABC):
     def hvp(self, theta, v):
         """Hessian-vector product ``∇²L(θ) v``."""
         return self.hessian(theta) @ np.asarray(v, dtype=np.float64)
+
+    def diffusion(self, theta):
+        """The model's own diagonal Itô diffusion ``D(θ)`` (models that define their noise,
+        integrated by ``AnisotropicLangevin``), or ``None``."""
+        return None
 
     # --- description --------------------------------------------------------------------
     @property

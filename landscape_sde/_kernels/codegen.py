@@ -58,6 +58,27 @@ def load_source(prefix, source):
 
 
 _BOUND_BLOCK = re.compile(r"# >>> bound by codegen.*?# <<< bound by codegen\n", re.S)
+_MODEL_KERNELS = ("loss", "grad", "batch_grad", "sample_grads", "diffusion")
+
+
+def bind(template, spec, name, **constants):
+    """Generate and import a copy of the ``template`` module whose ``bound by codegen`` block
+    imports the kernels of ``spec`` (a KernelSpec) as ``model_<kernel>`` and sets ``constants``.
+
+    A model without its own diffusion gets :func:`.fields.no_diffusion` as ``model_diffusion``.
+    """
+    names = spec.names()
+    model_src = inspect.getsource(importlib.import_module(spec.module))
+    own = [k for k in _MODEL_KERNELS if k in names]
+    block = (f"# model kernels from {spec.module} "
+             f"(source sha256 {hashlib.sha256(model_src.encode()).hexdigest()[:16]})\n"
+             f"from {spec.module} import (\n"
+             + "".join(f"    {names[k]} as model_{k},\n" for k in own) + ")\n")
+    if "diffusion" not in names:
+        block += "from landscape_sde._kernels.fields import no_diffusion as model_diffusion\n"
+    block += "".join(f"{key} = {value!r}\n" for key, value in constants.items())
+    source = _BOUND_BLOCK.sub(lambda _: block, inspect.getsource(template), count=1)
+    return load_source(name, source)
 
 
 SMALL_DIM = 8  # models up to this dimension get loops unrolled over a constant dimension
@@ -68,18 +89,15 @@ def trajectory_driver(spec, grad_kind, noise_kind, momentum, dim):
     """The compiled trajectory loop for the model kernels named by ``spec`` (a KernelSpec), a
     scheme structure (``GRAD_*`` and ``NOISE_*`` codes of :mod:`.trajectory`, whether momentum
     is used) and the model dimension (a compile-time constant only if ``dim <= SMALL_DIM``)."""
-    dim = int(dim) if dim <= SMALL_DIM else 0
     from . import trajectory
-    names = spec.names()
-    model_src = inspect.getsource(importlib.import_module(spec.module))
-    block = (f"# model kernels from {spec.module} "
-             f"(source sha256 {hashlib.sha256(model_src.encode()).hexdigest()[:16]})\n"
-             f"from {spec.module} import (\n"
-             + "".join(f"    {names[k]} as model_{k},\n"
-                       for k in ("loss", "grad", "batch_grad", "sample_grads"))
-             + ")\n"
-             f"GRAD_KIND, NOISE_KIND, MOMENTUM, DIM = "
-             f"{int(grad_kind)}, {int(noise_kind)}, {bool(momentum)}, {dim}\n")
-    source = _BOUND_BLOCK.sub(lambda _: block, inspect.getsource(trajectory), count=1)
+    dim = int(dim) if dim <= SMALL_DIM else 0
     name = f"trajectory_{spec.prefix}_{grad_kind}{noise_kind}{int(bool(momentum))}_d{dim}"
-    return load_source(name, source).run
+    return bind(trajectory, spec, name, GRAD_KIND=int(grad_kind), NOISE_KIND=int(noise_kind),
+                MOMENTUM=bool(momentum), DIM=dim).run
+
+
+@functools.lru_cache(maxsize=None)
+def field_kernels(spec):
+    """Compiled evaluations of a model's kernels at many points (:mod:`.fields`)."""
+    from . import fields
+    return bind(fields, spec, f"fields_{spec.prefix}")

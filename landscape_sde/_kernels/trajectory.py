@@ -19,6 +19,7 @@ Update rule, in terms of the codes (``h`` step, ``mu`` momentum, ``sigma`` noise
            | (1/N) Σ_i ∇ℓ_i(θ)          GRAD_SAMPLES (also keeps every ∇ℓ_i for the SME noise)
     v      = mu v − h g;  θ = θ + v     (mu = 0: θ = θ − h g)
     θ     += sigma ξ_k                  NOISE_EM          (ξ ~ N(0, I), Euler-Maruyama)
+           | √(2 h D_j(θ)) ξ_kj         NOISE_MODEL       (the model's diagonal D, Itô)
            | sigma (ξ_k + ξ_{k+1}) / 2  NOISE_LM          (Leimkuhler-Matthews)
            | sigma Σ_i z_i (∇ℓ_i − g)   NOISE_SME         (z ~ N(0, I_N): covariance
                                                            sigma² N C(θ), no matrix root)
@@ -30,11 +31,11 @@ from landscape_sde._kernels.rng import below, normal, seed_replica
 
 GRAD_FULL, GRAD_BATCH, GRAD_SAMPLES = 0, 1, 2
 SAMPLE_REPLACE, SAMPLE_WITHOUT, SAMPLE_SHUFFLE = 0, 1, 2
-NOISE_NONE, NOISE_EM, NOISE_LM, NOISE_SME = 0, 1, 2, 3
+NOISE_NONE, NOISE_EM, NOISE_LM, NOISE_SME, NOISE_MODEL = 0, 1, 2, 3, 4
 # runtime parameters: iparams = [batch_size, sampling]; fparams = [h, mu, sigma]
 
 # >>> bound by codegen
-model_loss = model_grad = model_batch_grad = model_sample_grads = None
+model_loss = model_grad = model_batch_grad = model_sample_grads = model_diffusion = None
 GRAD_KIND, NOISE_KIND, MOMENTUM, DIM = GRAD_FULL, NOISE_NONE, False, 0
 # <<< bound by codegen
 
@@ -101,6 +102,7 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
     xi = _padded(dim if NOISE_KIND == NOISE_LM else 0)
     z = _padded(n_g)
     dn = _padded(dim if NOISE_KIND == NOISE_SME else 0)
+    dd = _padded(dim if NOISE_KIND == NOISE_MODEL else 0)
     idx = _padded(n_idx, np.int64)
     perm = _padded(n_perm, np.int64)
     gs = np.empty((n_g, dim))
@@ -144,6 +146,8 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
                 for i in range(n_g):
                     for j in range(dim):
                         dn[j] += z[i] * (gs[i, j] - g[j])
+            if NOISE_KIND == NOISE_MODEL:  # D(θ) at the start of the step: Itô
+                model_diffusion(th, data, dd)
             # One pass: drift, momentum, additive noise and a branch-free divergence check.
             ok = True
             for j in range(dim):
@@ -161,6 +165,9 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
                     xi[j] = e
                 elif NOISE_KIND == NOISE_SME:
                     step += dn[j]
+                elif NOISE_KIND == NOISE_MODEL:
+                    e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+                    step += np.sqrt(2.0 * h * dd[j]) * e
                 th[j] += step
                 ok &= abs(th[j]) <= bound  # False for NaN too
             if not ok:

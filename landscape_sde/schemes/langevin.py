@@ -54,3 +54,36 @@ class LeimkuhlerMatthews(Langevin):
 
     order = {"weak": 1, "stationary": 2}
     _noise_code = _t.NOISE_LM
+
+
+@dataclasses.dataclass(frozen=True)
+class AnisotropicLangevin(Scheme):
+    """Euler-Maruyama for ``dθ = −∇L dt + √(2 D(θ)) dW`` with the model's own diagonal,
+    possibly state-dependent diffusion ``D(θ)`` (Itô: ``D`` at the start of each step),
+    ``θ_{k+1} = θ_k − dt ∇L(θ_k) + √(2 dt D(θ_k)) ξ_k``. Weak order 1.
+
+    For models that define their noise directly, such as the valley models with noise ``Δ``
+    across and ``Δ/κ`` along the valley.
+
+    Parameters
+    ----------
+    dt : float
+        Time step ``> 0``.
+    """
+
+    dt: float
+    order = {"weak": 1, "stationary": 1}
+    noise = "model"
+
+    def __post_init__(self):
+        object.__setattr__(self, "dt", _v.positive("dt", self.dt))
+
+    @property
+    def step(self):
+        return self.dt
+
+    def config(self, model):
+        if not model.kernels.diffusion:
+            raise ValueError(f"model: {model.name} defines no diffusion of its own; "
+                             "AnisotropicLangevin needs a model with a diffusion kernel")
+        return codes(noise=_t.NOISE_MODEL, h=self.dt)
