@@ -52,6 +52,8 @@ def finite_array(name, value, *, ndim=None, shape=None):
             s is not None and s != a for s, a in zip(shape, arr.shape))):
         want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"{name}: expected shape {want}, got {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name}: expected a non-empty array, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name}: all entries must be finite, got {arr[tuple(bad)]!r} "
@@ -70,3 +72,10 @@ def symmetric_psd(name, value, dim):
         raise ValueError(f"{name}: expected a positive semi-definite matrix, smallest "
                          f"eigenvalue is {low:g}")
     return 0.5 * (arr + arr.T)
+
+
+def boolean(name, value):
+    """A genuine ``bool`` (``numpy.bool_`` accepted): truthy strings are not flags."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)

@@ -24,8 +24,9 @@ class Ensemble:
     diverged : ndarray of bool, shape (n_replicas,)
         Whether the replica diverged.
     diverged_at : ndarray of int64, shape (n_replicas,)
-        First iteration at which ``|θ_j|`` exceeded ``meta["divergence_bound"]`` or ``θ`` or
-        the loss stopped being finite; −1 if never.
+        First iteration at which ``|θ_j|`` exceeded ``meta["divergence_bound"]`` or ``θ``
+        stopped being finite (checked every step), or a saved iteration whose loss was not
+        finite (the loss is evaluated at saves only); −1 if never.
     meta : dict
         Model, scheme and parameters, seed entropy, package versions (JSON-serialisable).
     """

@@ -11,6 +11,7 @@ same path whether 1 or 10,000 replicas run and whatever the thread count.
 """
 import numpy as np
 
+from . import _validation as _v
 from ._kernels import rng as _krng
 
 __all__ = ["as_seed_sequence", "root_key", "standard_normals", "uniforms"]
@@ -49,13 +50,21 @@ def standard_normals(n_replicas, n, *, rng=None, first_replica=0):
     These are exactly the draws the compiled integrators make, exposed for testing and for
     users who want the same streams outside :func:`landscape_sde.simulate`.
     """
-    out = np.empty((int(n_replicas), int(n)))
-    _krng.fill_normals(root_key(as_seed_sequence(rng)), int(first_replica), out)
+    out = np.empty(_shape(n_replicas, n))
+    _krng.fill_normals(root_key(as_seed_sequence(rng)), _first(first_replica), out)
     return out
 
 
 def uniforms(n_replicas, n, *, rng=None, first_replica=0):
     """The first ``n`` uniform doubles in [0, 1) of each replica stream, ``(n_replicas, n)``."""
-    out = np.empty((int(n_replicas), int(n)))
-    _krng.fill_uniforms(root_key(as_seed_sequence(rng)), int(first_replica), out)
+    out = np.empty(_shape(n_replicas, n))
+    _krng.fill_uniforms(root_key(as_seed_sequence(rng)), _first(first_replica), out)
     return out
+
+
+def _shape(n_replicas, n):
+    return (_v.integer("n_replicas", n_replicas, low=0), _v.integer("n", n, low=0))
+
+
+def _first(first_replica):
+    return _v.integer("first_replica", first_replica, low=0)

@@ -44,8 +44,9 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
     rng : None, int, SeedSequence or Generator
         Root seed of the replica streams (see :mod:`landscape_sde.rng`).
     divergence_bound : float
-        A replica whose ``|θ_j|`` exceeds this, or whose ``θ`` or loss stops being finite, is
-        stopped and flagged; the others go on.
+        A replica whose ``|θ_j|`` exceeds this or whose ``θ`` stops being finite (checked at
+        every step), or whose loss is not finite at a saved step (the loss is evaluated only
+        at saves), is stopped and flagged with that step; the others go on.
 
     Returns
     -------
@@ -76,6 +77,9 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
         raise ValueError(f"theta0: expected shape ({model.dim},) or ({n_replicas}, {model.dim}) "
                          f"for a model of dim {model.dim} and n_replicas={n_replicas}, "
                          f"got {theta0.shape}")
+    if np.abs(theta0).max() > bound:
+        raise ValueError(f"theta0: entries must lie within divergence_bound = {bound:g}, got "
+                         f"max |theta0| = {np.abs(theta0).max():g}")
     theta0 = np.ascontiguousarray(np.broadcast_to(theta0, (n_replicas, model.dim)))
     structure, iparams, fparams = scheme.config(model)
     seed = as_seed_sequence(rng)

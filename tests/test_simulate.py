@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import landscape_sde as lsde
-from models import DoubleWell, LinearRegression, Quadratic
+from landscape_sde._kernels.codegen import trajectory_driver
+from models import DoubleWell, LinearRegression, PolynomialPotential, Quadratic
 
 QUAD = Quadratic(np.diag([1.0, 4.0]), np.diag([1.0, 0.5]), n_samples=6)
 LINREG = LinearRegression.teacher_student(32, 3, noise=0.5, rng=0)
@@ -28,6 +29,7 @@ SCHEMES = [lsde.GD(0.05, momentum=0.5), lsde.SGD(0.05, 3), lsde.SGD(0.05, 3, rep
     (dict(save_every=0), ValueError, "save_every"),
     (dict(save_at=[0, 11]), ValueError, "save_at"),
     (dict(divergence_bound=-1.0), ValueError, "divergence_bound"),
+    (dict(theta0=[1e11, 0.0]), ValueError, "theta0"),
     (dict(model="quadratic"), TypeError, "model"),
     (dict(scheme="sgd"), TypeError, "scheme"),
     (dict(rng="seed"), TypeError, "rng"),
@@ -46,6 +48,8 @@ def test_bad_arguments_are_named(bad, kind, match):
     (lambda: lsde.SGD(0.1, 2, replace=True, shuffle=True), "shuffle"),
     (lambda: lsde.Langevin(-1e-3, 1.0), "dt"), (lambda: lsde.Langevin(1e-3, 0.0), "temperature"),
     (lambda: lsde.SME(0.1, 2, dt=float("nan")), "dt"), (lambda: lsde.GD(float("inf")), "lr"),
+    (lambda: lsde.SGD(0.1, 2, replace="no"), "replace"), (lambda: lsde.SME(0.1, 2, replace=1), "replace"),
+    (lambda: lsde.SGD(0.1, 2, shuffle="yes"), "shuffle"),
 ])
 def test_bad_scheme_parameters_are_named(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -59,10 +63,20 @@ def test_bad_model_data_is_named():
         LinearRegression([[1.0, np.inf]], [1.0])
     with pytest.raises(ValueError, match="y"):
         LinearRegression(np.ones((3, 2)), np.ones(4))
+    with pytest.raises(ValueError, match="X"):
+        LinearRegression(np.ones((0, 2)), np.ones(0))
+    with pytest.raises(ValueError, match="hessian"):
+        Quadratic(np.zeros((0, 0)))
+    with pytest.raises(ValueError, match="coeffs"):
+        PolynomialPotential([])
+    with pytest.raises(TypeError, match="n"):
+        lsde.rng.standard_normals(2, 2.9)
+    with pytest.raises(ValueError, match="first_replica"):
+        lsde.rng.standard_normals(2, 3, first_replica=-1)
 
 
 @pytest.mark.parametrize("scheme", SCHEMES, ids=lambda s: repr(s))
-def test_bit_identical_across_threads_and_replica_counts(scheme):
+def test_bit_identical_across_threads_chunks_and_replica_counts(scheme):
     model = LINREG
     run = lambda n: lsde.simulate(model, scheme, np.zeros(3), n_steps=50, n_replicas=n,  # noqa: E731
                                   save_every=10, rng=42)
@@ -70,15 +84,32 @@ def test_bit_identical_across_threads_and_replica_counts(scheme):
     try:
         numba.set_num_threads(1)
         one = run(7)
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        two = run(7)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = run(7)
     finally:
         numba.set_num_threads(before)
-    np.testing.assert_array_equal(one.theta, two.theta)
-    np.testing.assert_array_equal(one.loss, two.loss)
+    np.testing.assert_array_equal(one.theta, many.theta)
+    np.testing.assert_array_equal(one.loss, many.loss)
     few = run(3)
     np.testing.assert_array_equal(one.theta[:, :3], few.theta)
     assert not np.array_equal(one.theta[:, 0], one.theta[:, 1]) or scheme.noise == "none"
+    # Thread count aside, the compiled loop itself must not care how replicas are chunked.
+    structure, ip, fp = scheme.config(model)
+    drive = trajectory_driver(model.kernels, *structure, model.dim)
+    steps = np.arange(0, 51, 10)
+    key = lsde.rng.root_key(np.random.SeedSequence(42))
+    outputs = []
+    for edges in ([0, 7], [0, 3, 7], [0, 1, 2, 5, 7]):
+        theta = np.empty((steps.size, 7, 3))
+        loss = np.empty((steps.size, 7))
+        div = np.empty(7, np.int64)
+        for a, b in zip(edges[:-1], edges[1:]):
+            drive(model.data, np.zeros((7, 3)), model.n_samples, ip, fp, key, steps, 1e10,
+                  theta, loss, div, a, b)
+        outputs.append(theta)
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    np.testing.assert_array_equal(outputs[0], outputs[2])
+    np.testing.assert_array_equal(outputs[0], one.theta)
 
 
 def test_different_seeds_give_different_paths():
@@ -119,6 +150,14 @@ def test_divergence_is_recorded_at_the_predicted_step():
     assert ens.diverged_at.tolist() == [int(np.ceil(np.log(1e10) / np.log(1.4))), -1]
     assert np.all(np.isfinite(ens.theta[:7, 0])) and np.all(np.isnan(ens.theta[7:, 0]))
     assert np.all(np.isfinite(ens.theta[:, 1]))
+
+
+def test_non_finite_initial_loss_is_divergence_at_step_zero():
+    # |θ| = 1e100 is inside the bound 1e300 but (θ² − 1)² overflows: flagged at step 0.
+    ens = lsde.simulate(DoubleWell(dim=1), lsde.GD(1e-3), [[1e100], [1.0]], n_steps=5,
+                        n_replicas=2, divergence_bound=1e300)
+    assert ens.diverged_at.tolist() == [0, -1]
+    assert np.all(np.isnan(ens.theta[:, 0])) and np.all(np.isfinite(ens.theta[:, 1]))
 
 
 def test_diverging_replicas_do_not_affect_the_others():

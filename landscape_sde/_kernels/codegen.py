@@ -5,8 +5,10 @@ that calls a model's kernels can only be cached if those kernels are *globals* o
 file, so the engine writes one small module per model, named by a hash of its full text (the
 template, the model's kernel module source and the library versions), into the cache directory
 ``$LANDSCAPE_SDE_CACHE_DIR`` (default ``~/.cache/landscape_sde``), and imports it. Writing is
-atomic (``os.replace``), so concurrent processes are safe. A change to a model's kernel module
-changes the hash, so a stale compiled driver is never reused.
+atomic (``os.replace``), so concurrent processes are safe. The hash covers the model's kernel
+module and every source of this package, so an edit to either never reuses a stale compiled
+loop; helpers that a model's kernel module imports from elsewhere are not covered (keep a
+model's kernels in its own module, as the built-in models and generated symbolic models do).
 """
 import functools
 import hashlib
@@ -57,6 +59,14 @@ def load_source(prefix, source):
     return module
 
 
+@functools.lru_cache(maxsize=None)
+def _engine_digest():
+    """Hash of every source in this package: numba's cache checks only the generated file,
+    not the modules it imports (rng, jit, fields), so their text goes into its name."""
+    text = "".join(p.read_text() for p in sorted(Path(__file__).parent.glob("*.py")))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 _BOUND_BLOCK = re.compile(r"# >>> bound by codegen.*?# <<< bound by codegen\n", re.S)
 _MODEL_KERNELS = ("loss", "grad", "batch_grad", "sample_grads", "diffusion")
 
@@ -71,7 +81,8 @@ def bind(template, spec, name, **constants):
     model_src = inspect.getsource(importlib.import_module(spec.module))
     own = [k for k in _MODEL_KERNELS if k in names]
     block = (f"# model kernels from {spec.module} "
-             f"(source sha256 {hashlib.sha256(model_src.encode()).hexdigest()[:16]})\n"
+             f"(source sha256 {hashlib.sha256(model_src.encode()).hexdigest()[:16]}; "
+             f"engine kernels sha256 {_engine_digest()})\n"
              f"from {spec.module} import (\n"
              + "".join(f"    {names[k]} as model_{k},\n" for k in own) + ")\n")
     if "diffusion" not in names:

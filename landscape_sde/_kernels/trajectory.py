@@ -82,9 +82,11 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
     """Integrate replicas ``first..last-1`` from ``theta0`` and record them at ``save_at``.
 
     Writes ``theta_out[s, r]`` and ``loss_out[s, r]`` for each saved step ``save_at[s]`` and
-    ``diverged_at[r]`` (first step at which some ``|θ_j| > bound`` or ``θ``/``L`` is not
-    finite; −1 if never). Saves at and after divergence are NaN. Replica ``r`` draws only from
-    its own stream ``seed_replica(key, r)``, so the range a call covers cannot change a path.
+    ``diverged_at[r]``: the first step at which some ``|θ_j| > bound`` or ``θ`` is not finite
+    (checked every step), or a saved step whose loss is not finite (the loss is evaluated
+    only at saves); −1 if never. Saves at and after divergence are NaN. Replica ``r`` draws
+    only from its own stream ``seed_replica(key, r)``, so the range a call covers cannot
+    change a path.
     """
     dim = DIM if DIM > 0 else theta0.shape[1]
     n_save = save_at.shape[0]
@@ -120,11 +122,20 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
         div = -1
         si = 0
         if save_at[0] == 0:
-            theta_out[0, r] = th
-            loss_out[0, r] = model_loss(th, data)
-            si = 1
+            lval = model_loss(th, data)
+            if np.isfinite(lval):
+                theta_out[0, r] = th
+                loss_out[0, r] = lval
+                si = 1
+            else:
+                div = 0
         next_save = save_at[si] if si < n_save else -1
-        for k in range(1, n_steps + 1):
+        if div == 0:
+            next_save = -1
+            n_run = 0
+        else:
+            n_run = n_steps
+        for k in range(1, n_run + 1):
             if GRAD_KIND == GRAD_FULL:
                 model_grad(th, data, g)
             elif GRAD_KIND == GRAD_BATCH:

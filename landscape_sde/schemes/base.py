@@ -55,6 +55,9 @@ def codes(grad=_t.GRAD_FULL, batch_size=0, sampling=_t.SAMPLE_REPLACE, noise=_t.
 
 
 def check_batch_size(batch_size, model):
+    if model.n_samples >= 2**32:  # the compiled bounded-integer draw works below 2^32
+        raise ValueError(f"model: n_samples must be < 2^32 for mini-batch sampling, got "
+                         f"{model.n_samples}")
     if batch_size > model.n_samples:
         raise ValueError(f"batch_size: must be <= the model's n_samples = {model.n_samples}, "
                          f"got {batch_size}")

@@ -52,6 +52,8 @@ class SGD(Scheme):
         object.__setattr__(self, "batch_size", _v.integer("batch_size", self.batch_size, low=1))
         object.__setattr__(self, "momentum", _v.real("momentum", self.momentum, low=0.0,
                                                       high=1.0, high_open=True))
+        object.__setattr__(self, "replace", _v.boolean("replace", self.replace))
+        object.__setattr__(self, "shuffle", _v.boolean("shuffle", self.shuffle))
         if self.replace and self.shuffle:
             raise ValueError("shuffle: epoch shuffling draws without replacement; "
                              "got shuffle=True with replace=True")

@@ -44,6 +44,7 @@ class SME(Scheme):
     def __post_init__(self):
         object.__setattr__(self, "lr", _v.positive("lr", self.lr))
         object.__setattr__(self, "batch_size", _v.integer("batch_size", self.batch_size, low=1))
+        object.__setattr__(self, "replace", _v.boolean("replace", self.replace))
         object.__setattr__(self, "dt", self.lr if self.dt is None else _v.positive("dt", self.dt))
 
     @property
