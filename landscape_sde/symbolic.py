@@ -106,9 +106,9 @@ def _body(exprs, lines_for_result, indent="    "):
     return lines
 
 
-def _kernel_source(loss, params, data_syms, v_syms):
-    """Source of the per-sample helpers and the five kernels, in canonical symbols
-    ``_t{i}`` (parameters), ``_d{k}`` (data) and ``_v{i}`` (HVP direction)."""
+def _kernel_source(loss, params, data_syms, v_syms, diffusion=None):
+    """Source of the per-sample helpers and the five kernels (six with a diffusion), in
+    canonical symbols ``_t{i}`` (parameters), ``_d{k}`` (data) and ``_v{i}`` (HVP direction)."""
     d = len(params)
     grad = [sp.diff(loss, p) for p in params]
     hvp = [sum(sp.diff(g, p) * v for p, v in zip(params, v_syms)) for g in grad]
@@ -121,6 +121,10 @@ def _kernel_source(loss, params, data_syms, v_syms):
     src += ["", "", "@jit(inline='always')", "def _add_sample_hvp(theta, data, n, v, out, scale):"]
     src += bind + [f"    _v{i} = v[{i}]" for i in range(d)]
     src += _body(hvp, lambda r: [f"out[{i}] += scale * ({e})" for i, e in enumerate(r)])
+    if diffusion is not None:
+        src += ["", "", "@jit", "def sym_diffusion(theta, data, out):"]
+        src += [f"    _t{i} = theta[{i}]" for i in range(d)]
+        src += _body(list(diffusion), lambda r: [f"out[{i}] = {e}" for i, e in enumerate(r)])
     return "\n".join(src) + "\n" + _KERNELS
 
 
@@ -134,8 +138,9 @@ class SymbolicModel(Model):
     param_symbols, data_symbols : tuple of sympy.Symbol
     """
 
-    def __init__(self, expr, params, data_symbols, data_arrays):
+    def __init__(self, expr, params, data_symbols, data_arrays, diffusion=None):
         self.expr = expr
+        self.diffusion_exprs = None if diffusion is None else tuple(diffusion)
         self.param_symbols = tuple(params)
         self.data_symbols = tuple(data_symbols)
         self.dim = len(self.param_symbols)
@@ -145,10 +150,15 @@ class SymbolicModel(Model):
         dsym = sp.symbols(f"_d0:{len(self.data_symbols)}") if self.data_symbols else ()
         v = sp.symbols(f"_v0:{self.dim}")
         canon = expr.xreplace(dict(zip(self.param_symbols + self.data_symbols, t + dsym)))
+        to_canon = dict(zip(self.param_symbols, t))
+        diff = (None if diffusion is None else
+                [sp.sympify(e).xreplace(to_canon) for e in diffusion])
         source = _HEADER.format(loss=sp.sstr(expr), params=self.param_symbols,
-                                data=self.data_symbols or "none") + _kernel_source(canon, t, dsym, v)
+                                data=self.data_symbols or "none") + _kernel_source(canon, t, dsym, v, diff)
         digest = hashlib.sha256(source.encode()).hexdigest()[:12]
-        self.kernels = KernelSpec(load_source(f"symbolic_{digest}", source).__name__, "sym")
+        self.kernels = KernelSpec(load_source(f"symbolic_{digest}", source).__name__, "sym",
+                                  diffusion=diffusion is not None)
+        self._diffusion = None if diff is None else sp.lambdify([t], diff, "numpy")
         # NumPy references by a separate path: lambdify, vectorised over samples.
         args = (t, dsym)
         grad = [sp.diff(canon, p) for p in t]
@@ -182,6 +192,11 @@ class SymbolicModel(Model):
         val, n = self._eval(self._hess, theta, None)
         return np.array([[np.mean(np.broadcast_to(np.asarray(h, dtype=np.float64), (n,)))
                           for h in row] for row in val])
+
+    def diffusion(self, theta):
+        if self._diffusion is None:
+            return None
+        return np.array(self._diffusion(tuple(np.asarray(theta, dtype=np.float64))), dtype=np.float64)
 
     def params(self):
         return {"expr": sp.sstr(self.expr), "params": [str(p) for p in self.param_symbols],
@@ -250,8 +265,21 @@ def finite_sum(loss, params, data):
     return SymbolicModel(sp.sympify(loss), params, syms, arrays)
 
 
-def potential(expr, params):
+def potential(expr, params, diffusion=None):
     """A data-free model ``L(θ) = U(θ)`` (``N = 1``) from a SymPy expression, e.g. for Langevin
-    dynamics: ``potential((x**2 - 1)**2 + 2*y**2, [x, y])``."""
-    params = _check_symbols(sp.sympify(expr), params, ())
-    return SymbolicModel(sp.sympify(expr), params, (), [np.zeros(1)])
+    dynamics: ``potential((x**2 - 1)**2 + 2*y**2, [x, y])``.
+
+    ``diffusion``: optionally the model's own diagonal Itô diffusion ``D(θ)``, one SymPy
+    expression per parameter (integrated by ``AnisotropicLangevin``, used by the
+    Fokker-Planck solver), e.g. ``[delta / kappa, delta + alpha * U]``.
+    """
+    expr = sp.sympify(expr)
+    params = _check_symbols(expr, params, ())
+    if diffusion is not None:
+        diffusion = [sp.sympify(e) for e in diffusion]
+        if len(diffusion) != len(params):
+            raise ValueError(f"diffusion: expected {len(params)} expressions (one per "
+                             f"parameter), got {len(diffusion)}")
+        for e in diffusion:
+            _check_symbols(e, params, ())
+    return SymbolicModel(expr, params, (), [np.zeros(1)], diffusion)
