@@ -5,9 +5,11 @@ against an independent numerical evaluation.
 PASS/FAIL and exits non-zero if any fails. Register a new one with :func:`derivation`; it
 returns a :class:`Derivation` whose ``checks`` compare numbers computed two ways.
 
-Registered here (physics.md §2-4): the mini-batch covariance factors, the discrete Lyapunov
-equation of SGD without and with heavy-ball momentum, the second-order drift of the SME and
-the Euler-Maruyama stationary variance.
+Registered here (physics.md §2-5): the mini-batch covariance factors, the discrete Lyapunov
+equation of SGD without and with heavy-ball momentum, the second-order drift of the SME, the
+Euler-Maruyama stationary variance, the valley's adiabatic marginal and effective SGD-loss,
+the mean loss under loss-dependent noise (SDE and discrete SGD), and the product network's
+invariant.
 """
 import argparse
 import dataclasses
@@ -202,6 +204,95 @@ def euler_maruyama_variance():
                             float(stationary.euler_maruyama_covariance([[hh]], [[TT]], dd)[0, 0])))
     return Derivation("euler_maruyama_variance", "θ' = (1 − h dt)θ + √(2T dt) ξ",
                       sp.Eq(V, sp.factor(V_solution)), checks)
+
+
+# --- §5 flat minima ----------------------------------------------------------------------------
+@derivation
+def valley_adiabatic_marginal():
+    x, y, delta, kappa = sp.symbols("x y Delta kappa", positive=True)
+    lam = sp.Function("lambda", positive=True)(x)
+    d_x, d_y = delta / kappa, delta
+    # Fast y: OU in the potential ½ λ y² with noise D_y: P(y|x) = N(0, D_y/λ), ⟨y²⟩ = D_y/λ.
+    y_var = d_y / lam
+    # Slow x: averaged drift −½ λ' ⟨y²⟩, noise D_x; zero flux: p = D_x⁻¹ exp(∫ drift / D_x).
+    drift = -sp.diff(lam, x) * y_var / 2
+    log_px = sp.integrate(sp.simplify(drift / d_x), x)
+    flat = lam ** sp.Rational(-1, 2)
+    checks = [identity("ln p(x) = κ ln F + const", sp.simplify(sp.diff(log_px - kappa * sp.log(flat), x)))]
+    # L_SGD = −Δ ln P(x, y) − L with P = p(x) N(y; 0, Δ/λ): a function of x only.
+    log_joint = log_px - y**2 / (2 * y_var) + sp.log(sp.sqrt(1 / (2 * sp.pi * y_var)))
+    l_sgd = sp.simplify(-delta * log_joint - lam * y**2 / 2)
+    checks.append(identity("L_SGD = −(κ − 1) Δ ln F + const",
+                           sp.simplify(sp.diff(l_sgd + (kappa - 1) * delta * sp.log(flat), x))))
+    # Numbers: the Fokker-Planck marginal on the cosine valley against F^κ.
+    import landscape_sde as lsde
+    from landscape_sde.fokker_planck import FokkerPlanck, Grid
+    from models import Valley
+    v = Valley(delta=0.01, kappa=4.0)
+    grid = Grid([0, -0.6], [2 * np.pi, 0.6], (64, 96), boundary=("periodic", "reflecting"))
+    px = grid.marginal(FokkerPlanck.from_model(v, lsde.AnisotropicLangevin(0.01), grid).stationary(), 0)
+    pred = v.flatness(grid.axes()[0]) ** 4.0
+    pred /= pred.sum() * grid.spacing[0]
+    checks.append(Check("FP marginal vs F^κ (cosine valley, Δ = 0.01, κ = 4; 1% adiabatic error)",
+                        pred, px, rtol=0.01))
+    return Derivation("valley_adiabatic_marginal", "L = ½ λ(x) y², noise Δ/κ along, Δ across",
+                      sp.Eq(sp.Symbol("L_SGD"), -(kappa - 1) * delta * sp.log(sp.Symbol("F"))), checks)
+
+
+@derivation
+def loss_dependent_mean_loss():
+    lam, d0, alpha, eta, c_b, s_y, s_r = sp.symbols("lambda D_0 alpha eta c_b sigma_y sigma_r", positive=True)
+    m = sp.Symbol("m")  # ⟨y²⟩
+    # SDE: dy = −λ y dt + √(2(D_0 + α λ y²/2)) dW; d⟨y²⟩/dt = −2λ⟨y²⟩ + 2⟨D⟩ = 0.
+    m_sde = sp.solve(sp.Eq(-2 * lam * m + 2 * (d0 + alpha * lam * m / 2), 0), m)[0]
+    L_sde = sp.simplify(lam * m_sde / 2)
+    # SGD: y' = y − η(λ(1 + σ_r r_B) y + σ_y u_B), Var r_B = Var u_B = c_b, r ⟂ u.
+    m_sgd = sp.solve(sp.Eq(m, ((1 - eta * lam) ** 2 + eta**2 * lam**2 * s_r**2 * c_b) * m
+                           + eta**2 * s_y**2 * c_b), m)[0]
+    subs = {s_y: sp.sqrt(2 * d0 / (eta * c_b)), s_r: sp.sqrt(alpha / (eta * c_b * lam))}
+    L_sgd = sp.simplify((lam * m_sgd / 2).subs(subs))
+    checks = [identity("SDE: ⟨L⟩ = D_0/(2 − α)", L_sde - d0 / (2 - alpha)),
+              identity("SGD: ⟨L⟩ = D_0/(2 − ηλ − α)", L_sgd - d0 / (2 - eta * lam - alpha))]
+    # Numbers: the discrete second-moment recursion with the batch average over all b-subsets
+    # of the finite-sum valley's r_n, u_n (N = 16, b = 3), iterated to its fixed point.
+    from models import FiniteSumValley
+    fv = FiniteSumValley(sp.Integer(1), sigma_x=0.5, sigma_y=1.0, sigma_r=1.2, n_samples=16)
+    u, r = fv.data[0], fv.data[2]
+    batches = np.array(list(itertools.combinations(range(16), 3)))
+    rb, ub = r[batches].mean(axis=1), u[batches].mean(axis=1)
+    e_lr = 0.3
+    # m' = E_B[(1 − η(1 + σ_r r_B))²] m + E_B[(η u_B)²]; the term in ⟨y⟩ vanishes at stationarity
+    a = np.mean((1 - e_lr * (1 + 1.2 * rb)) ** 2)
+    m_num = np.mean((e_lr * ub) ** 2) / (1 - a)
+    d0n, _, alphan = fv.sme_parameters(e_lr, 3)
+    derived = float((d0 / (2 - eta * lam - alpha)).subs({d0: d0n, alpha: alphan, eta: e_lr, lam: 1}))
+    checks.append(Check("enumerated batches (N = 16, b = 3, η = 0.3) vs D_0/(2 − ηλ − α)",
+                        derived, m_num / 2, rtol=1e-10))
+    return Derivation("loss_dependent_mean_loss", "D_y = D_0 + α L on curvature λ",
+                      sp.Tuple(sp.Eq(sp.Symbol("⟨L⟩_SDE"), L_sde),
+                               sp.Eq(sp.Symbol("⟨L⟩_SGD"), d0 / (2 - eta * lam - alpha))), checks)
+
+
+@derivation
+def product_network_invariant():
+    w1, w2, eta, e = sp.symbols("w1 w2 eta e_B")
+    # Batch gradient of (1/2b) Σ (w1 w2 x − y)²: (e_B w2, e_B w1) with e_B = mean((w1w2x − y)x).
+    n1, n2 = w1 - eta * e * w2, w2 - eta * e * w1
+    ratio = sp.factor(sp.expand(n1**2 - n2**2) / (w1**2 - w2**2))
+    checks = [identity("w1'² − w2'² = (1 − η² e_B²)(w1² − w2²)", ratio - (1 - eta**2 * e**2))]
+    # Numbers: one SGD step of the compiled engine from a point off the valley.
+    import landscape_sde as lsde
+    from models import ProductNetwork
+    net = ProductNetwork(rng=0)
+    w = np.array([1.7, 0.3])
+    ens = lsde.simulate(net, lsde.GD(0.1), w, n_steps=1)
+    g = net.grad(w)
+    e_num = g[0] / w[1]
+    w_new = ens.theta[-1, 0]
+    checks.append(Check("one GD step of the engine", float(ratio.subs({eta: 0.1, e: e_num})),
+                        float((w_new[0] ** 2 - w_new[1] ** 2) / (w[0] ** 2 - w[1] ** 2)), rtol=1e-12))
+    return Derivation("product_network_invariant", "w ← w − η ∇L_B on ½(w1 w2 x − y)²",
+                      sp.Eq(sp.Symbol("Δ(w1² − w2²)/(w1² − w2²)"), ratio - 1), checks)
 
 
 # --- runner -----------------------------------------------------------------------------------
