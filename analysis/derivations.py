@@ -240,6 +240,40 @@ def valley_adiabatic_marginal():
 
 
 @derivation
+def finite_sum_valley_noise():
+    x, y, s_x, s_y, s_r = sp.symbols("x y sigma_x sigma_y sigma_r", real=True)
+    u, v, r = sp.symbols("u v r")  # per-sample modes: mean 0, variance 1, mutually orthogonal
+    lam = 1 + sp.cos(x) / 2
+    loss = lam * (1 + s_r * r) * y**2 / 2 + s_y * u * y + s_x * v * x
+    g = [sp.diff(loss, x), sp.diff(loss, y)]
+    moments = {1: 1, u: 0, v: 0, r: 0, u**2: 1, v**2: 1, r**2: 1, u * v: 0, u * r: 0, v * r: 0}
+
+    def expect(expr):
+        poly = sp.Poly(sp.expand(expr), u, v, r)
+        return sum(coef * moments[sp.Mul(*[s**k for s, k in zip((u, v, r), m)])]
+                   for m, coef in poly.terms())
+
+    mean = [expect(gi) for gi in g]
+    C = sp.Matrix(2, 2, lambda i, j: sp.simplify(expect((g[i] - mean[i]) * (g[j] - mean[j]))))
+    L = lam * y**2 / 2
+    checks = [identity("C_yy = σ_y² + 2 λ σ_r² L", C[1, 1] - (s_y**2 + 2 * lam * s_r**2 * L)),
+              identity("mean gradient = ∇(½ λ y²)", mean[0] - sp.diff(L, x) + mean[1] - sp.diff(L, y))]
+    # Numbers: the compiled per-sample covariance of models.FiniteSumValley (DCT modes, N = 16).
+    import landscape_sde as lsde
+    from models import FiniteSumValley
+    fv = FiniteSumValley(sigma_x=0.5, sigma_y=1.0, sigma_r=0.3, n_samples=16)
+    pts = np.random.default_rng(3).uniform(-1, 1, size=(3, 2))
+    numeric = lsde.fields.sample_covariances(fv, pts)
+    values = {s_x: 0.5, s_y: 1.0, s_r: 0.3}
+    for pt, cn in zip(pts, numeric):
+        derived = np.array(C.subs({**values, x: pt[0], y: pt[1]}), dtype=float)
+        checks.append(Check(f"C at θ = ({pt[0]:.2f}, {pt[1]:.2f}) vs compiled kernels", derived, cn,
+                            rtol=1e-10, atol=1e-12))
+    return Derivation("finite_sum_valley_noise",
+                      "ℓ_n = ½ λ(x)(1 + σ_r r_n) y² + σ_y u_n y + σ_x v_n x", sp.Eq(sp.Symbol("C"), C), checks)
+
+
+@derivation
 def loss_dependent_mean_loss():
     lam, d0, alpha, eta, c_b, s_y, s_r = sp.symbols("lambda D_0 alpha eta c_b sigma_y sigma_r", positive=True)
     m = sp.Symbol("m")  # ⟨y²⟩

@@ -14,25 +14,27 @@ __all__ = ["effective_loss", "sgd_loss", "adiabatic_sgd_loss", "adiabatic_margin
            "loss_dependent_mean_loss"]
 
 
-def effective_loss(p, temperature):
-    """``L_eff = −Δ ln p``, shifted to minimum 0 (NaN where ``p <= 0``).
+def effective_loss(p, grid, temperature):
+    """``L_eff = −Δ ln p`` on the grid (shape ``grid.shape``), shifted to minimum 0 (NaN where
+    ``p <= 0``).
 
     Parameters
     ----------
     p : ndarray
-        A stationary density on a grid (any shape).
+        A stationary density on ``grid`` (flat or of the grid's shape).
+    grid : landscape_sde.fokker_planck.Grid
     temperature : float
         ``Δ``, the noise scale that converts log-probabilities into loss units.
     """
-    p = np.asarray(p, dtype=float)
+    p = np.asarray(p, dtype=float).reshape(grid.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(p > 0, -temperature * np.log(np.where(p > 0, p, 1.0)), np.nan)
     return out - np.nanmin(out)
 
 
-def sgd_loss(p, loss_values, temperature):
-    """``L_SGD = L_eff − L`` on the grid, shifted to minimum 0."""
-    out = effective_loss(p, temperature) - np.asarray(loss_values, dtype=float).reshape(np.shape(p))
+def sgd_loss(p, grid, loss_values, temperature):
+    """``L_SGD = L_eff − L`` on the grid (shape ``grid.shape``), shifted to minimum 0."""
+    out = effective_loss(p, grid, temperature) - np.asarray(loss_values, dtype=float).reshape(grid.shape)
     return out - np.nanmin(out)
 
 

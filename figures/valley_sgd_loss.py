@@ -23,7 +23,7 @@ def compute(config):
     for k, (lr, b) in enumerate(config["runs"]):
         delta, kappa, _ = fv.sme_parameters(lr, b)
         p = FokkerPlanck.from_model(fv, lsde.SME(lr, b), grid).stationary()
-        ls = sgd_loss(p, L, delta)[:, floor].mean(axis=1)
+        ls = sgd_loss(p, grid, L, delta)[:, floor].mean(axis=1)
         out[f"sgd_loss_{k}"] = ls - ls.min()
         out[f"theory_{k}"] = adiabatic_sgd_loss(fv.flatness(x), delta, kappa)
         out["runs"].append({"lr": lr, "batch_size": b, "delta": delta, "kappa": kappa})

@@ -19,7 +19,7 @@ def _floor_sgd_loss(model, scheme, delta, grid=GRID):
     fp = FokkerPlanck.from_model(model, scheme, grid)
     p = fp.stationary()
     L = lsde.fields.losses(model, grid.centers()).reshape(grid.shape)
-    ls = el.sgd_loss(p, L, delta)[:, FLOOR].mean(axis=1)
+    ls = el.sgd_loss(p, grid, L, delta)[:, FLOOR].mean(axis=1)
     return ls - ls.min(), fp, p
 
 
@@ -200,3 +200,28 @@ def test_scalar_product_network():
     w = np.array([1.2, 0.9, 1.1])
     assert m.loss(w) == pytest.approx(0.5 * (np.prod(w) - 1) ** 2)
     np.testing.assert_allclose(m.grad(w), (np.prod(w) - 1) * np.prod(w) / w, rtol=1e-13)
+
+
+def test_position_dependent_noise_marginal():
+    # λ = 1 + x²/4 on a non-periodic valley with D_x = 0.004 (1 + 0.3 x²), D_y = 0.01 (1 +
+    # 0.5 sin x): p(x) ∝ D_x⁻¹ exp(−∫ λ' D_y / (2 λ D_x)) (adiabatic; corrections ~D/λ ~1%).
+    x, y = sp.symbols("x y")
+    lam = 1 + x**2 / 4
+    d_x, d_y = 0.004 * (1 + 0.3 * x**2), 0.01 * (1 + 0.5 * sp.sin(x))
+    model = lsde.symbolic.potential(lam * y**2 / 2, [x, y], diffusion=[d_x, d_y])
+    grid = Grid([-3.0, -0.5], [3.0, 0.5], (120, 100))
+    fp = FokkerPlanck.from_model(model, lsde.AnisotropicLangevin(0.01), grid)
+    px = grid.marginal(fp.stationary(), 0)
+    xs = grid.axes()[0]
+    f = lambda e: sp.lambdify(x, e, "numpy")  # noqa: E731
+    theory = el.adiabatic_marginal(xs, f(lam), f(sp.diff(lam, x)), f(d_x), f(d_y))
+    assert np.abs(px - theory).max() < 0.03 * theory.max()
+    # negative control: the constant-noise law F^κ with the average κ is visibly wrong
+    kappa = np.mean(f(d_y)(xs) / f(d_x)(xs))
+    const = f(lam)(xs) ** (-kappa / 2)
+    const /= np.trapezoid(const, xs)
+    assert np.abs(px - const).max() > 0.2 * theory.max()
+    # the same diffusion given as values at the cell centres: faces averaged, O(h²) apart
+    d_cells = lsde.fields.diffusion_of(model, lsde.AnisotropicLangevin(0.01), grid.centers())
+    fp_arr = FokkerPlanck(grid, d_cells, potential=lsde.fields.losses(model, grid.centers()))
+    assert np.abs(grid.marginal(fp_arr.stationary(), 0) - px).max() < 0.01 * px.max()
