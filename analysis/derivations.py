@@ -65,6 +65,14 @@ def identity(what, expr, seed=0):
     return Check(what + " (identity)", 0.0, residual, atol=1e-12)
 
 
+def expectation(expr, variables, moments):
+    """``E[expr]`` for a polynomial in ``variables``, given ``moments``: a dict from each
+    monomial that occurs (``1`` included) to its expectation."""
+    poly = sp.Poly(sp.expand(expr), *variables)
+    return sum(coef * moments[sp.Mul(*[s**k for s, k in zip(variables, m)])]
+               for m, coef in poly.terms())
+
+
 def derivation(func):
     """Register ``func() -> Derivation`` under its name."""
     REGISTRY[func.__name__] = func
@@ -133,11 +141,7 @@ def sgd_momentum_lyapunov():
     v_new = mu * v - eta * (h * th + eps)
     th_new = th + v_new
     moments = {th**2: a, th * v: c, v**2: d, eps**2: C, th * eps: 0, v * eps: 0}
-
-    def expect(expr):
-        poly = sp.Poly(sp.expand(expr), th, v, eps)
-        return sum(coef * moments[sp.Mul(*[s**k for s, k in zip((th, v, eps), m)])]
-                   for m, coef in poly.terms())
+    expect = lambda e: expectation(e, (th, v, eps), moments)  # noqa: E731
 
     sol = sp.solve([sp.Eq(a, expect(th_new**2)), sp.Eq(c, expect(th_new * v_new)),
                     sp.Eq(d, expect(v_new**2))], [a, c, d], dict=True)[0]
@@ -247,11 +251,7 @@ def finite_sum_valley_noise():
     loss = lam * (1 + s_r * r) * y**2 / 2 + s_y * u * y + s_x * v * x
     g = [sp.diff(loss, x), sp.diff(loss, y)]
     moments = {1: 1, u: 0, v: 0, r: 0, u**2: 1, v**2: 1, r**2: 1, u * v: 0, u * r: 0, v * r: 0}
-
-    def expect(expr):
-        poly = sp.Poly(sp.expand(expr), u, v, r)
-        return sum(coef * moments[sp.Mul(*[s**k for s, k in zip((u, v, r), m)])]
-                   for m, coef in poly.terms())
+    expect = lambda e: expectation(e, (u, v, r), moments)  # noqa: E731
 
     mean = [expect(gi) for gi in g]
     C = sp.Matrix(2, 2, lambda i, j: sp.simplify(expect((g[i] - mean[i]) * (g[j] - mean[j]))))
