@@ -29,6 +29,9 @@ class Ensemble:
         finite (the loss is evaluated at saves only); −1 if never.
     meta : dict
         Model, scheme and parameters, seed entropy, package versions (JSON-serialisable).
+    observables : dict
+        ``{name: {"t": steps, "values": array (n_obs, n_replicas, ...)}}`` recorded by
+        ``simulate(..., observe=...)``.
     """
 
     t: np.ndarray
@@ -37,6 +40,7 @@ class Ensemble:
     diverged: np.ndarray
     diverged_at: np.ndarray
     meta: dict
+    observables: dict = dataclasses.field(default_factory=dict)
 
     @property
     def n_replicas(self):
@@ -54,6 +58,9 @@ class Ensemble:
     def save(self, path):
         """Write to ``path`` (NumPy ``.npz``); :meth:`load` reads it back exactly."""
         arrays = {k: getattr(self, k) for k in _ARRAYS}
+        for name, obs in self.observables.items():
+            arrays[f"obs_t/{name}"] = obs["t"]
+            arrays[f"obs_values/{name}"] = obs["values"]
         with open(path, "wb") as fh:
             np.savez(fh, meta=np.array(json.dumps(self.meta)), **arrays)
 
@@ -61,7 +68,9 @@ class Ensemble:
     def load(cls, path):
         """Read an ensemble written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as f:
-            return cls(**{k: f[k] for k in _ARRAYS}, meta=json.loads(str(f["meta"])))
+            obs = {k.split("/", 1)[1]: {"t": f[k], "values": f["obs_values/" + k.split("/", 1)[1]]}
+                   for k in f.files if k.startswith("obs_t/")}
+            return cls(**{k: f[k] for k in _ARRAYS}, meta=json.loads(str(f["meta"])), observables=obs)
 
     def __repr__(self):
         return (f"Ensemble({self.meta['scheme']['name']} on {self.meta['model']['name']}: "

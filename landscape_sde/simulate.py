@@ -10,13 +10,14 @@ from ._kernels.codegen import trajectory_driver
 from .ensemble import Ensemble
 from .model import Model
 from .rng import as_seed_sequence, root_key
+from ._kernels import trajectory as _t
 from .schemes.base import Scheme
 
 __all__ = ["simulate"]
 
 
 def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save_at=None,
-             rng=None, divergence_bound=1e10):
+             rng=None, divergence_bound=1e10, observe=None):
     """Run ``n_replicas`` independent trajectories of ``scheme`` on ``model``.
 
     Validates every argument in Python, allocates the outputs and runs one compiled loop over
@@ -47,6 +48,14 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
         A replica whose ``|θ_j|`` exceeds this or whose ``θ`` stops being finite (checked at
         every step), or whose loss is not finite at a saved step (the loss is evaluated only
         at saves), is stopped and flagged with that step; the others go on.
+
+    observe : dict, optional
+        ``{name: (every, function)}``: every ``every`` steps (step 0 included) call
+        ``function(theta)`` with the live replicas' parameters ``(n_alive, dim)``; it returns
+        one row per replica (e.g. the sharpness). The run is split into compiled segments at
+        those steps, carrying every replica's state, so the paths are bit-identical to a run
+        without observers. Results: ``ensemble.observables[name]`` = ``{"t": steps,
+        "values": (n_obs, n_replicas, ...)}``, NaN for diverged replicas.
 
     Returns
     -------
@@ -83,22 +92,38 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
     theta0 = np.ascontiguousarray(np.broadcast_to(theta0, (n_replicas, model.dim)))
     structure, iparams, fparams = scheme.config(model)
     seed = as_seed_sequence(rng)
+    observe = _check_observers(observe, n_steps)
 
     run = trajectory_driver(model.kernels, *structure, model.dim)
+    state = _fresh_state(structure, iparams, n_replicas, model)
     theta = np.empty((steps.size, n_replicas, model.dim))
     loss = np.empty((steps.size, n_replicas))
-    diverged_at = np.empty(n_replicas, dtype=np.int64)
-    args = (model.data, theta0, model.n_samples, iparams, fparams, root_key(seed), steps,
-            bound, theta, loss, diverged_at)
-    # Replicas are split into contiguous chunks run by a nogil compiled loop on a thread pool;
-    # each replica runs whole inside one chunk on its own stream, so chunking cannot change it.
-    n_threads = min(numba.get_num_threads(), n_replicas)
-    edges = np.linspace(0, n_replicas, n_threads + 1).astype(np.int64)
-    if n_threads == 1:
-        run(*args, 0, n_replicas)
-    else:
-        with concurrent.futures.ThreadPoolExecutor(n_threads) as pool:
-            list(pool.map(lambda i: run(*args, edges[i], edges[i + 1]), range(n_threads)))
+    diverged_at = np.full(n_replicas, -1, dtype=np.int64)
+    key = root_key(seed)
+    # Segments end at observation steps; without observers the run is one segment.
+    ends = sorted({n_steps, *[t for every, _ in observe.values() for t in range(0, n_steps + 1, every)]})
+    obs_values = {name: [] for name in observe}
+    obs_steps = {name: [] for name in observe}
+    current, k0, fresh = theta0, 0, True
+    for k1 in ends:
+        seg = np.unique(np.concatenate([steps[(steps >= k0) & (steps <= k1)] if fresh
+                                        else steps[(steps > k0) & (steps <= k1)], [k1]]))
+        seg_theta = np.empty((seg.size, n_replicas, model.dim))
+        seg_loss = np.empty((seg.size, n_replicas))
+        if k1 > k0 or fresh:
+            _run_chunks(run, (model.data, current, model.n_samples, iparams, fparams, key, seg,
+                              bound, seg_theta, seg_loss, diverged_at), state, fresh, k0, n_replicas)
+        keep = np.isin(seg, steps)
+        theta[np.isin(steps, seg)] = seg_theta[keep]
+        loss[np.isin(steps, seg)] = seg_loss[keep]
+        current = np.ascontiguousarray(seg_theta[-1])
+        for name, (every, fn) in observe.items():
+            if k1 % every == 0:
+                obs_steps[name].append(k1)
+                obs_values[name].append(_observe(fn, name, current, diverged_at < 0))
+        k0, fresh = k1, False
+    observables = {name: {"t": np.array(obs_steps[name], dtype=np.int64),
+                          "values": np.stack(obs_values[name])} for name in observe}
 
     meta = {
         "model": {"name": model.name, "dim": model.dim, "n_samples": model.n_samples,
@@ -111,7 +136,57 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
                      "numba": numba.__version__, "python": platform.python_version()},
     }
     return Ensemble(t=steps, theta=theta, loss=loss, diverged=diverged_at >= 0,
-                    diverged_at=diverged_at, meta=meta)
+                    diverged_at=diverged_at, meta=meta, observables=observables)
+
+
+def _fresh_state(structure, iparams, n_replicas, model):
+    """Per-replica state carried between segments (filled by the compiled loop)."""
+    grad_kind, noise_kind, momentum = structure
+    batch = grad_kind == _t.GRAD_BATCH and iparams[1] != _t.SAMPLE_REPLACE
+    return (np.zeros((n_replicas, 4), np.uint64),
+            np.zeros((n_replicas, model.dim if momentum else 0)),
+            np.zeros((n_replicas, model.dim if noise_kind == _t.NOISE_LM else 0)),
+            np.zeros((n_replicas, model.n_samples if batch else 0), np.int64),
+            np.zeros(n_replicas, np.int64))
+
+
+def _run_chunks(run, args, state, fresh, k0, n_replicas):
+    """Replicas are split into contiguous chunks run by the nogil compiled loop on a thread
+    pool; each replica runs whole inside one chunk on its own stream, so chunking cannot
+    change it."""
+    n_threads = min(numba.get_num_threads(), n_replicas)
+    edges = np.linspace(0, n_replicas, n_threads + 1).astype(np.int64)
+    call = lambda i: run(*args, edges[i], edges[i + 1], *state, fresh, k0)  # noqa: E731
+    if n_threads == 1:
+        call(0)
+    else:
+        with concurrent.futures.ThreadPoolExecutor(n_threads) as pool:
+            list(pool.map(call, range(n_threads)))
+
+
+def _check_observers(observe, n_steps):
+    if observe is None:
+        return {}
+    if not isinstance(observe, dict):
+        raise TypeError("observe: expected a dict {name: (every, function)}, "
+                        f"got {type(observe).__name__}")
+    out = {}
+    for name, spec in observe.items():
+        if not (isinstance(spec, tuple) and len(spec) == 2 and callable(spec[1])):
+            raise TypeError(f"observe[{name!r}]: expected (every, function), got {spec!r}")
+        out[str(name)] = (_v.integer(f"observe[{name!r}] every", spec[0], low=1, high=n_steps), spec[1])
+    return out
+
+
+def _observe(fn, name, theta, alive):
+    """Apply an observer to the live replicas; diverged ones get NaN."""
+    values = np.asarray(fn(theta[alive]), dtype=np.float64)
+    if values.shape[:1] != (int(alive.sum()),):
+        raise ValueError(f"observe[{name!r}]: the function must return one row per replica, "
+                         f"got shape {values.shape} for {int(alive.sum())} replicas")
+    out = np.full((theta.shape[0],) + values.shape[1:], np.nan)
+    out[alive] = values
+    return out
 
 
 def _version():

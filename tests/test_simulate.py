@@ -8,6 +8,7 @@ import pytest
 
 import landscape_sde as lsde
 from landscape_sde._kernels.codegen import trajectory_driver
+from landscape_sde.simulate import _fresh_state
 from models import DoubleWell, LinearRegression, PolynomialPotential, Quadratic
 
 QUAD = Quadratic(np.diag([1.0, 4.0]), np.diag([1.0, 0.5]), n_samples=6)
@@ -102,10 +103,11 @@ def test_bit_identical_across_threads_chunks_and_replica_counts(scheme):
     for edges in ([0, 7], [0, 3, 7], [0, 1, 2, 5, 7]):
         theta = np.empty((steps.size, 7, 3))
         loss = np.empty((steps.size, 7))
-        div = np.empty(7, np.int64)
+        div = np.full(7, -1, np.int64)
+        state = _fresh_state(structure, ip, 7, model)
         for a, b in zip(edges[:-1], edges[1:]):
             drive(model.data, np.zeros((7, 3)), model.n_samples, ip, fp, key, steps, 1e10,
-                  theta, loss, div, a, b)
+                  theta, loss, div, a, b, *state, True, 0)
         outputs.append(theta)
     np.testing.assert_array_equal(outputs[0], outputs[1])
     np.testing.assert_array_equal(outputs[0], outputs[2])
@@ -203,3 +205,36 @@ def test_engine_never_imports_upper_layers():
             for name in names:
                 assert name.split(".")[0] not in {"models", "analysis", "figures"}, \
                     f"{path} imports {name}"
+
+
+@pytest.mark.parametrize("scheme", SCHEMES, ids=lambda s: repr(s))
+def test_observers_do_not_change_paths(scheme):
+    # Observing splits the run into compiled segments that carry every replica's state
+    # (generator, velocity, LM noise, batch permutation, epoch position): bit-identical paths.
+    plain = lsde.simulate(LINREG, scheme, np.zeros(3), n_steps=60, n_replicas=5, save_every=7, rng=3)
+    seen = lsde.simulate(LINREG, scheme, np.zeros(3), n_steps=60, n_replicas=5, save_every=7, rng=3,
+                         observe={"norm": (8, lambda th: np.linalg.norm(th, axis=1)),
+                                  "loss": (25, lambda th: [LINREG.loss(t) for t in th])})
+    np.testing.assert_array_equal(plain.theta, seen.theta)
+    np.testing.assert_array_equal(plain.t, seen.t)
+    obs = seen.observables["norm"]
+    np.testing.assert_array_equal(obs["t"], np.arange(0, 61, 8))
+    at = np.searchsorted(plain.t, 56)
+    assert plain.t[at] == 56
+    np.testing.assert_allclose(obs["values"][-1], np.linalg.norm(plain.theta[at], axis=1), rtol=1e-14)
+    np.testing.assert_array_equal(seen.observables["loss"]["t"], [0, 25, 50])
+
+
+def test_observers_skip_diverged_replicas_and_round_trip(tmp_path):
+    ens = lsde.simulate(QUAD, lsde.GD(0.6), [[1.0, 1.0], [1.0, 0.0]], n_steps=100, n_replicas=2,
+                        save_every=50, observe={"x": (10, lambda th: th[:, 0])})
+    vals = ens.observables["x"]["values"]
+    assert np.all(np.isnan(vals[7:, 0])) and np.all(np.isfinite(vals[:, 1]))  # diverged at 69
+    ens.save(tmp_path / "e.npz")
+    back = lsde.Ensemble.load(tmp_path / "e.npz")
+    np.testing.assert_array_equal(back.observables["x"]["values"], vals)
+    np.testing.assert_array_equal(back.observables["x"]["t"], ens.observables["x"]["t"])
+    with pytest.raises(TypeError, match="observe"):
+        lsde.simulate(QUAD, lsde.GD(0.1), [1.0, 1.0], n_steps=5, observe={"x": 3})
+    with pytest.raises(ValueError, match="one row per replica"):
+        lsde.simulate(QUAD, lsde.GD(0.1), [1.0, 1.0], n_steps=5, observe={"x": (1, lambda th: [1, 2, 3])})

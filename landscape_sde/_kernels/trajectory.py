@@ -78,15 +78,22 @@ def _draw_batch(sampling, n, perm, pos, idx, s0, s1, s2, s3):
 
 @jit
 def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
-        theta_out, loss_out, diverged_at, first, last):
-    """Integrate replicas ``first..last-1`` from ``theta0`` and record them at ``save_at``.
+        theta_out, loss_out, diverged_at, first, last,
+        st_rng, st_vel, st_xi, st_perm, st_pos, fresh, k0):
+    """Integrate replicas ``first..last-1`` from step ``k0`` (state ``theta0``) to step
+    ``save_at[-1]``, recording them at the absolute steps ``save_at``.
 
     Writes ``theta_out[s, r]`` and ``loss_out[s, r]`` for each saved step ``save_at[s]`` and
     ``diverged_at[r]``: the first step at which some ``|θ_j| > bound`` or ``θ`` is not finite
     (checked every step), or a saved step whose loss is not finite (the loss is evaluated
-    only at saves); −1 if never. Saves at and after divergence are NaN. Replica ``r`` draws
-    only from its own stream ``seed_replica(key, r)``, so the range a call covers cannot
-    change a path.
+    only at saves); −1 if never. Saves at and after divergence are NaN; a replica that
+    diverged in an earlier segment (``diverged_at[r] >= 0`` on entry) is not advanced.
+
+    Resumable: the per-replica state (generator ``st_rng``, velocity ``st_vel``, the LM noise
+    ``st_xi``, the batch permutation ``st_perm`` and epoch position ``st_pos``) is initialised
+    from ``seed_replica(key, r)`` when ``fresh`` and read from the arrays otherwise, and always
+    written back, so consecutive segments reproduce one long run bit for bit. Replica ``r``
+    draws only from its own stream, so the range a call covers cannot change a path.
     """
     dim = DIM if DIM > 0 else theta0.shape[1]
     n_save = save_at.shape[0]
@@ -108,34 +115,42 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
     idx = _padded(n_idx, np.int64)
     perm = _padded(n_perm, np.int64)
     gs = np.empty((n_g, dim))
+    for i in range(n_idx):
+        idx[i] = i  # the SME uses all samples; mini-batches overwrite it
     for r in range(first, last):
-        s0, s1, s2, s3 = seed_replica(key, r)
+        if diverged_at[r] >= 0:  # stopped in an earlier segment
+            for m in range(n_save):
+                theta_out[m, r] = np.nan
+                loss_out[m, r] = np.nan
+            continue
+        if fresh:
+            s0, s1, s2, s3 = seed_replica(key, r)
+            vel[:] = 0.0  # v_0 = 0
+            for i in range(n_perm):
+                perm[i] = i
+            pos = n_perm  # forces a shuffle before the first epoch
+            for j in range(xi.shape[0]):
+                xi[j], s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+        else:
+            s0, s1, s2, s3 = st_rng[r, 0], st_rng[r, 1], st_rng[r, 2], st_rng[r, 3]
+            vel[:] = st_vel[r]
+            perm[:] = st_perm[r]
+            pos = st_pos[r]
+            xi[:] = st_xi[r]
         th[:] = theta0[r]
-        vel[:] = 0.0  # v_0 = 0
-        for i in range(n_idx):
-            idx[i] = i
-        for i in range(n_perm):
-            perm[i] = i
-        pos = n_perm  # forces a shuffle before the first epoch
-        for j in range(xi.shape[0]):
-            xi[j], s0, s1, s2, s3 = normal(s0, s1, s2, s3)
         div = -1
         si = 0
-        if save_at[0] == 0:
+        if save_at[0] == k0:
             lval = model_loss(th, data)
             if np.isfinite(lval):
                 theta_out[0, r] = th
                 loss_out[0, r] = lval
                 si = 1
             else:
-                div = 0
+                div = k0
         next_save = save_at[si] if si < n_save else -1
-        if div == 0:
-            next_save = -1
-            n_run = 0
-        else:
-            n_run = n_steps
-        for k in range(1, n_run + 1):
+        n_end = k0 if div >= 0 else n_steps
+        for k in range(k0 + 1, n_end + 1):
             if GRAD_KIND == GRAD_FULL:
                 model_grad(th, data, g)
             elif GRAD_KIND == GRAD_BATCH:
@@ -197,3 +212,8 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
         for m in range(si, n_save):
             theta_out[m, r] = np.nan
             loss_out[m, r] = np.nan
+        st_rng[r, 0], st_rng[r, 1], st_rng[r, 2], st_rng[r, 3] = s0, s1, s2, s3
+        st_vel[r] = vel
+        st_perm[r] = perm
+        st_pos[r] = pos
+        st_xi[r] = xi
