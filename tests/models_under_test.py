@@ -4,6 +4,7 @@ import sympy as sp
 
 from landscape_sde import symbolic
 from models import DoubleWell, LinearRegression, PolynomialPotential, Quadratic
+from models.deep_linear import DeepLinearNetwork
 
 
 def symbolic_twins():
@@ -38,5 +39,11 @@ def all_models():
         "polynomial-1d": PolynomialPotential([0.0, 0.3, -1.0, 0.1, 0.5]),
         "polynomial-2d": PolynomialPotential([[0.0, 0.1, 1.0], [0.2, 0.3, 0.0], [-1.0, 0.0, 0.0],
                                               [0.0, 0.0, 0.0], [0.5, 0.0, 0.0]]),
+        "deep-linear": _deep_linear(),
         **{name: pair[0] for name, pair in symbolic_twins().items()},
     }
+
+
+def _deep_linear():
+    """A small deep linear network evaluated away from its initialisation scale."""
+    return DeepLinearNetwork.teacher_student([3, 4, 5, 2], 7, noise=0.1, rng=0)
