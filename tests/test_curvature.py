@@ -54,3 +54,22 @@ def test_bad_arguments():
         sharpness(model, np.zeros(3), method="power")
     with pytest.raises(ValueError, match="k"):
         sharpness(model, np.zeros(3), k=5)
+
+
+@pytest.mark.slow
+def test_gd_reaches_the_edge_of_stability():
+    # Cohen et al.: from S₀ = 3185 < 2/η = 5000, GD's sharpness rises and then hovers at 2/η
+    # (measured 5000-5700 over steps 300-2000) while the loss keeps falling. Tolerance: the
+    # oscillation around 2/η is ±15% here; a run that never reached the edge would stay near S₀.
+    model = DeepLinearNetwork.edge_of_stability(rng=0)
+    theta0 = model.init(rng=0)
+    lr = 4e-4
+    s0 = sharpness(model, theta0).sharpness
+    assert s0 < 0.7 * 2 / lr
+    ens = lsde.simulate(model, lsde.GD(lr), theta0, n_steps=2000, save_every=100,
+                        observe={"S": (100, lambda th: [sharpness(model, t, tol=1e-6).sharpness
+                                                        for t in th])})
+    S = ens.observables["S"]["values"][3:, 0]  # after the progressive-sharpening phase
+    assert np.all(np.abs(S * lr / 2 - 1) < 0.2)
+    assert np.mean(S) * lr / 2 == pytest.approx(1.0, abs=0.12)
+    assert ens.loss[-1, 0] < 0.8 * ens.loss[3, 0] and not ens.diverged[0]
