@@ -10,6 +10,7 @@
   gradient flow conserves ``w_i² − w_j²`` and GD ends just below the edge ``2/η``.
 """
 import numpy as np
+import scipy.optimize
 import sympy as sp
 
 from landscape_sde import _validation as _v
@@ -81,6 +82,35 @@ class ScalarProductNetwork(SymbolicModel):
     @property
     def name(self):
         return "ScalarProductNetwork"
+
+    def gradient_flow_solution(self, w):
+        """The minimum that gradient flow reaches from ``w`` (all ``w_i > 0``): it conserves
+        ``w_i² − w_j²``, so the limit solves ``∏ w_i = 1`` with ``w_i² = w_1² + (w_i² − w_1²)``,
+        a monotone equation in ``w_1²`` (solved by Brent's method)."""
+        w = np.asarray(w, dtype=float)
+        if np.any(w <= 0):
+            raise ValueError(f"w: expected positive weights, got {w}")
+        shift = w**2 - w[0] ** 2
+        lo = max(0.0, -shift.min()) + 1e-300
+        def f(a):  # log ∏ w_i at w_1² = a; −inf at the lower end of the bracket
+            with np.errstate(divide="ignore"):
+                return np.sum(np.log(a + shift)) / 2
+        hi = max(1.0, lo) * 2
+        while f(hi) < 0:
+            hi *= 2
+        a = scipy.optimize.brentq(f, lo, hi, xtol=1e-15, rtol=1e-15)
+        return np.sqrt(a + shift)
+
+    def minimum_sharpness(self, w):
+        """Sharpness ``Σ_i 1/w_i²`` of the minimum ``w`` (``∏ w = 1``): the Hessian there is
+        the outer product of ``∇(∏ w)``."""
+        w = np.asarray(w, dtype=float)
+        return float(np.sum(1.0 / w**2))
+
+    def gradient_flow_solution_sharpness(self, w):
+        """Sharpness of :meth:`gradient_flow_solution` (Kreisler et al., ICML 2023: GD never
+        increases it)."""
+        return self.minimum_sharpness(self.gradient_flow_solution(w))
 
     def params(self):
         return {"depth": self.depth}

@@ -73,3 +73,38 @@ def test_gd_reaches_the_edge_of_stability():
     assert np.all(np.abs(S * lr / 2 - 1) < 0.2)
     assert np.mean(S) * lr / 2 == pytest.approx(1.0, abs=0.12)
     assert ens.loss[-1, 0] < 0.8 * ens.loss[3, 0] and not ens.diverged[0]
+
+
+def test_scalar_network_gd_ends_just_below_two_over_lr():
+    # L = ½(w1 w2 w3 − 1)² from an unbalanced start whose gradient-flow solution has sharpness
+    # S_GFS ≈ 4.47. With 2/η below that, GD cannot settle there: the GFS sharpness falls along
+    # GD (never rises: Kreisler et al. 2023) until GD converges to a minimum just below 2/η.
+    # Reference: with 2/η above S_GFS, GD converges near the gradient-flow solution itself.
+    from models import ScalarProductNetwork
+    m = ScalarProductNetwork(depth=3)
+    w0 = np.array([2.0, 0.5, 0.25])
+    s_gfs = m.gradient_flow_solution_sharpness(w0)
+    assert m.gradient_flow_solution(w0).prod() == pytest.approx(1.0, rel=1e-12)
+    for lr in (0.5, 0.55):
+        assert 2 / lr < s_gfs
+        ens = lsde.simulate(m, lsde.GD(lr), w0, n_steps=20_000, save_every=100)
+        final = ens.theta[-1, 0]
+        assert ens.loss[-1, 0] < 1e-20
+        s_final = sharpness(m, final, method="dense").sharpness
+        assert 0.9 * 2 / lr < s_final < 2 / lr
+        path = [m.gradient_flow_solution_sharpness(w) for w in ens.theta[:, 0]]
+        assert np.all(np.diff(path) <= 1e-9 * s_gfs)
+    ens = lsde.simulate(m, lsde.GD(0.3), w0, n_steps=20_000, save_every=20_000)
+    assert sharpness(m, ens.theta[-1, 0], method="dense").sharpness == pytest.approx(s_gfs, rel=0.05)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 0.9])
+def test_heavy_ball_edge_is_two_plus_two_beta_over_lr(beta):
+    # GD with momentum β on L = ½ h θ²: stable iff η h < 2 + 2β (physics.md §6). Just inside
+    # the edge it converges, just outside it diverges, at the step the growth rate predicts.
+    model = Quadratic([[1.0]])
+    edge = 2 + 2 * beta
+    inside = lsde.simulate(model, lsde.GD(0.98 * edge, momentum=beta), [1.0], n_steps=4000)
+    outside = lsde.simulate(model, lsde.GD(1.02 * edge, momentum=beta), [1.0], n_steps=4000)
+    assert not inside.diverged[0] and abs(inside.theta[-1, 0, 0]) < 1e-3
+    assert outside.diverged[0]
