@@ -17,6 +17,8 @@ A model gives two views of the same mathematics:
    ``batch_grad``      ``(theta, data, idx, out)``       ``(1/b) Σ_{i∈idx} ∇ℓ_i(θ)``
    ``sample_grads``    ``(theta, data, idx, out)``       ``out[j] = ∇ℓ_{idx[j]}(θ)``
    ``hvp``             ``(theta, data, v, out)``         ``∇²L(θ) v``
+   ``batch_hvp``       ``(theta, data, idx, v, out)``    ``∇²L_B(θ) v``, ``L_B`` the mean
+                                                         of ``ℓ_i`` over ``idx``
    ``diffusion``       ``(theta, data, out)``            diagonal of the model's own
                                                          Itô diffusion ``D(θ)`` (optional,
                                                          ``KernelSpec(..., diffusion=True)``)
@@ -36,7 +38,7 @@ import numpy as np
 
 __all__ = ["KernelSpec", "Model", "Potential"]
 
-KERNEL_NAMES = ("loss", "grad", "batch_grad", "sample_grads", "hvp")
+KERNEL_NAMES = ("loss", "grad", "batch_grad", "sample_grads", "hvp", "batch_hvp")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +98,16 @@ class Model(abc.ABC):
         """Hessian-vector product ``∇²L(θ) v``."""
         return self.hessian(theta) @ np.asarray(v, dtype=np.float64)
 
+    def batch_hvp(self, theta, idx, v):
+        """``∇²L_B(θ) v`` for the mini-batch loss ``L_B = (1/b) Σ_{i∈idx} ℓ_i``, by central
+        differences of the per-sample gradients' mean (a reference for tests; models override
+        it with an exact form where they have one)."""
+        v = np.asarray(v, dtype=np.float64)
+        eps = 1e-6 / max(1.0, float(np.linalg.norm(v)))
+        theta = np.asarray(theta, dtype=np.float64)
+        g = lambda t: self.sample_grads(t, idx).mean(axis=0)  # noqa: E731
+        return (g(theta + eps * v) - g(theta - eps * v)) / (2 * eps)
+
     def diffusion(self, theta):
         """The model's own diagonal Itô diffusion ``D(θ)`` (models that define their noise,
         integrated by ``AnisotropicLangevin``), or ``None``."""
@@ -138,3 +150,6 @@ class Potential(Model):
 
     def sample_grads(self, theta, idx=None):
         return np.tile(self.grad(theta), (1 if idx is None else len(idx), 1))
+
+    def batch_hvp(self, theta, idx, v):
+        return self.hvp(theta, v)

@@ -84,6 +84,14 @@ def sym_hvp(theta, data, v, out):
         out[i] = 0.0
     for n in range(n_samples):
         _add_sample_hvp(theta, data, n, v, out, 1.0 / n_samples)
+
+
+@jit
+def sym_batch_hvp(theta, data, idx, v, out):
+    for i in range(out.shape[0]):
+        out[i] = 0.0
+    for k in range(idx.shape[0]):
+        _add_sample_hvp(theta, data, idx[k], v, out, 1.0 / idx.shape[0])
 '''
 
 

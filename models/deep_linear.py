@@ -144,6 +144,10 @@ class DeepLinearNetwork(Model):
     def hvp(self, theta, v):
         return self._backprop(theta, self.X, self.Y, np.asarray(v, dtype=np.float64))[1]
 
+    def batch_hvp(self, theta, idx, v):
+        idx = np.asarray(idx)
+        return self._backprop(theta, self.X[idx], self.Y[idx], np.asarray(v, dtype=np.float64))[1]
+
     def hessian(self, theta):
         """Dense Hessian from ``dim`` exact HVPs (small networks only)."""
         if self.dim > 4000:
@@ -216,6 +220,14 @@ def dln_sample_grads(theta, data, idx, out):
     xt, yt, widths, offsets = data
     for k in range(idx.shape[0]):
         dln_batch_grad(theta, data, idx[k:k + 1], out[k])
+
+
+@jit
+def dln_batch_hvp(theta, data, idx, v, out):
+    xt, yt, widths, offsets = data
+    scratch = np.empty(theta.shape[0])
+    _backprop(theta, np.ascontiguousarray(xt[:, idx]), np.ascontiguousarray(yt[:, idx]),
+              widths, offsets, scratch, v, out)
 
 
 @jit

@@ -86,6 +86,11 @@ def double_well_sample_grads(theta, data, idx, out):
 
 
 @jit
+def double_well_batch_hvp(theta, data, idx, v, out):
+    double_well_hvp(theta, data, v, out)
+
+
+@jit
 def double_well_hvp(theta, data, v, out):
     a, k = data[0][0], data[0][1]
     out[0] = a * (12.0 * theta[0] * theta[0] - 4.0) * v[0]
@@ -178,6 +183,11 @@ def polynomial_batch_grad(theta, data, idx, out):
 def polynomial_sample_grads(theta, data, idx, out):
     for i in range(idx.shape[0]):
         polynomial_grad(theta, data, out[i])
+
+
+@jit
+def polynomial_batch_hvp(theta, data, idx, v, out):
+    polynomial_hvp(theta, data, v, out)
 
 
 @jit

@@ -84,6 +84,9 @@ class Quadratic(Model):
     def hessian(self, theta):
         return self.hessian_matrix.copy()
 
+    def batch_hvp(self, theta, idx, v):
+        return self.hessian_matrix @ np.asarray(v, dtype=np.float64)
+
     def params(self):
         return {"hessian": self.hessian_matrix.tolist(), "noise_cov": self.noise_cov.tolist(),
                 "center": self.center.tolist()}
@@ -135,6 +138,11 @@ def quadratic_sample_grads(theta, data, idx, out):
     for k in range(idx.shape[0] - 1, -1, -1):  # row 0 holds H δ until last
         for j in range(theta.shape[0]):
             out[k, j] = out[0, j] + a[idx[k], j]
+
+
+@jit
+def quadratic_batch_hvp(theta, data, idx, v, out):
+    quadratic_hvp(theta, data, v, out)  # every ℓ_i has the Hessian H
 
 
 @jit
@@ -204,6 +212,10 @@ class LinearRegression(Model):
 
     def hessian(self, theta):
         return self.X.T @ self.X / self.n_samples
+
+    def batch_hvp(self, theta, idx, v):
+        Xb = self.X[np.asarray(idx)]
+        return Xb.T @ (Xb @ np.asarray(v, dtype=np.float64)) / len(idx)
 
     def params(self):
         digest = hashlib.sha256(self.X.tobytes() + self.y.tobytes()).hexdigest()[:16]
@@ -283,3 +295,20 @@ def linreg_hvp(theta, data, v, out):
     inv_n = 1.0 / x.shape[0]
     for j in range(d):
         out[j] *= inv_n
+
+
+@jit
+def linreg_batch_hvp(theta, data, idx, v, out):
+    x = data[0]
+    d = v.shape[0]
+    for j in range(d):
+        out[j] = 0.0
+    for k in range(idx.shape[0]):
+        n = idx[k]
+        xv = 0.0
+        for j in range(d):
+            xv += x[n, j] * v[j]
+        for j in range(d):
+            out[j] += xv * x[n, j]
+    for j in range(d):
+        out[j] /= idx.shape[0]

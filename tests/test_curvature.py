@@ -108,3 +108,48 @@ def test_heavy_ball_edge_is_two_plus_two_beta_over_lr(beta):
     outside = lsde.simulate(model, lsde.GD(1.02 * edge, momentum=beta), [1.0], n_steps=4000)
     assert not inside.diverged[0] and abs(inside.theta[-1, 0, 0]) < 1e-3
     assert outside.diverged[0]
+
+
+def _exact_batch_average(model, theta, b, f):
+    """E_B[f(B)] over all b-subsets (uniform without replacement), by enumeration."""
+    import itertools
+    vals = [f(np.array(B, dtype=np.int64)) for B in itertools.combinations(range(model.n_samples), b)]
+    return float(np.mean(vals))
+
+
+def test_minibatch_quantities_against_enumeration():
+    from analysis.curvature import minibatch_sharpness, step_sharpness
+    model = LinearRegression.teacher_student(8, 3, noise=0.5, rng=4)
+    theta = np.array([0.5, -0.2, 0.3])
+    est = minibatch_sharpness(model, theta, 2, rel_tol=0.03, rng=0)
+    H = model.hessian(theta)
+    S = np.linalg.eigvalsh(H)[-1]
+
+    def parts(idx):
+        Xb = model.X[idx]
+        Hb = Xb.T @ Xb / len(idx)
+        gb = model.sample_grads(theta, idx).mean(axis=0)
+        return np.linalg.eigvalsh(Hb)[-1], gb @ Hb @ gb / (gb @ gb), gb @ H @ gb
+    g = model.grad(theta)
+    exact = {"minibs": _exact_batch_average(model, theta, 2, lambda i: parts(i)[0]),
+             "batch_sharpness": _exact_batch_average(model, theta, 2, lambda i: parts(i)[1]),
+             "gni": _exact_batch_average(model, theta, 2, lambda i: parts(i)[2]) / (g @ g)}
+    for name, e in est.items():
+        # stopping rule: se ≤ 3% of the mean, unless the batch budget ran out first;
+        # the estimate must then be within 4 standard errors of the exact average
+        assert e.se <= 0.0301 * abs(e.mean) or e.n_batches == 2000
+        assert abs(e.mean - exact[name]) < 4 * e.se, (name, e, exact[name])
+    assert est["minibs"].mean > S + 10 * est["minibs"].se  # MiniBS ≥ S (convexity), strictly here
+
+
+def test_full_batch_limits():
+    from analysis.curvature import minibatch_sharpness, step_sharpness
+    model = DeepLinearNetwork.teacher_student([3, 4, 2], 6, noise=0.2, rng=5)
+    theta = model.init(rng=6)
+    est = minibatch_sharpness(model, theta, model.n_samples, rng=0)
+    S = sharpness(model, theta, method="dense").sharpness
+    step = step_sharpness(model, theta)
+    assert est["minibs"].mean == pytest.approx(S, rel=1e-10)
+    assert est["batch_sharpness"].mean == pytest.approx(step, rel=1e-10)
+    assert est["gni"].mean == pytest.approx(step, rel=1e-10)
+    assert all(e.se == pytest.approx(0, abs=1e-10 * abs(e.mean)) for e in est.values())
