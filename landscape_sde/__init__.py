@@ -6,12 +6,12 @@
 """
 __version__ = "0.1.0"
 
-from . import fields, fokker_planck, noise, rng, symbolic
+from . import fields, fokker_planck, hessian, noise, rng, symbolic
 from .ensemble import Ensemble
 from .model import KernelSpec, Model
-from .schemes import GD, SGD, SME, AnisotropicLangevin, Langevin, LeimkuhlerMatthews, Scheme
+from .schemes import GD, NSGD, SGD, SME, AnisotropicLangevin, Langevin, LeimkuhlerMatthews, Scheme
 from .simulate import simulate
 
 __all__ = ["simulate", "Ensemble", "Model", "KernelSpec", "Scheme", "GD", "SGD", "SME",
-           "Langevin", "LeimkuhlerMatthews", "AnisotropicLangevin", "fields", "fokker_planck", "noise",
+           "Langevin", "LeimkuhlerMatthews", "AnisotropicLangevin", "NSGD", "fields", "fokker_planck", "hessian", "noise",
            "rng", "symbolic", "__version__"]

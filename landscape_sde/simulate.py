@@ -94,14 +94,17 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
     seed = as_seed_sequence(rng)
     observe = _check_observers(observe, n_steps)
 
-    run = trajectory_driver(model.kernels, *structure, model.dim)
-    state = _fresh_state(structure, iparams, n_replicas, model)
+    grad_kind, noise_kind, momentum, project = structure
+    run = trajectory_driver(model.kernels, grad_kind, noise_kind, momentum, model.dim, project)
+    state = _fresh_state(structure, iparams, n_replicas, model, getattr(scheme, "k", 0))
+    refresh = getattr(scheme, "refresh_every", None) if project else None
     theta = np.empty((steps.size, n_replicas, model.dim))
     loss = np.empty((steps.size, n_replicas))
     diverged_at = np.full(n_replicas, -1, dtype=np.int64)
     key = root_key(seed)
     # Segments end at observation steps; without observers the run is one segment.
-    ends = sorted({n_steps, *[t for every, _ in observe.values() for t in range(0, n_steps + 1, every)]})
+    ends = sorted({n_steps, *[t for every, _ in observe.values() for t in range(0, n_steps + 1, every)],
+                   *(range(refresh, n_steps, refresh) if refresh else ())})
     obs_values = {name: [] for name in observe}
     obs_steps = {name: [] for name in observe}
     current, k0, fresh = theta0, 0, True
@@ -110,6 +113,8 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
                                         else steps[(steps > k0) & (steps <= k1)], [k1]]))
         seg_theta = np.empty((seg.size, n_replicas, model.dim))
         seg_loss = np.empty((seg.size, n_replicas))
+        if refresh and k0 % refresh == 0:  # NSGD: fresh top eigenvectors, frozen until the next
+            _refresh_projectors(model, scheme, current, diverged_at < 0, state[-1])
         if k1 > k0 or fresh:
             _run_chunks(run, (model.data, current, model.n_samples, iparams, fparams, key, seg,
                               bound, seg_theta, seg_loss, diverged_at), state, fresh, k0, n_replicas)
@@ -139,15 +144,24 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
                     diverged_at=diverged_at, meta=meta, observables=observables)
 
 
-def _fresh_state(structure, iparams, n_replicas, model):
-    """Per-replica state carried between segments (filled by the compiled loop)."""
-    grad_kind, noise_kind, momentum = structure
+def _fresh_state(structure, iparams, n_replicas, model, k=0):
+    """Per-replica state carried between segments (filled by the compiled loop), and the
+    frozen NSGD eigenvectors ``(n_replicas, k, dim)`` (filled by :func:`_refresh_projectors`)."""
+    grad_kind, noise_kind, momentum, project = structure
     batch = grad_kind == _t.GRAD_BATCH and iparams[1] != _t.SAMPLE_REPLACE
     return (np.zeros((n_replicas, 4), np.uint64),
             np.zeros((n_replicas, model.dim if momentum else 0)),
             np.zeros((n_replicas, model.dim if noise_kind == _t.NOISE_LM else 0)),
             np.zeros((n_replicas, model.n_samples if batch else 0), np.int64),
-            np.zeros(n_replicas, np.int64))
+            np.zeros(n_replicas, np.int64),
+            np.zeros((n_replicas, k if project else 0, model.dim)))
+
+
+def _refresh_projectors(model, scheme, theta, alive, out):
+    """Top-k Hessian eigenvectors of each live replica, by Lanczos on compiled HVPs."""
+    from .hessian import hessian_eigenpairs
+    for r in np.nonzero(alive)[0]:
+        out[r] = hessian_eigenpairs(model, theta[r], k=scheme.k, tol=1e-8).vectors.T
 
 
 def _run_chunks(run, args, state, fresh, k0, n_replicas):

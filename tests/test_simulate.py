@@ -96,7 +96,7 @@ def test_bit_identical_across_threads_chunks_and_replica_counts(scheme):
     assert not np.array_equal(one.theta[:, 0], one.theta[:, 1]) or scheme.noise == "none"
     # Thread count aside, the compiled loop itself must not care how replicas are chunked.
     structure, ip, fp = scheme.config(model)
-    drive = trajectory_driver(model.kernels, *structure, model.dim)
+    drive = trajectory_driver(model.kernels, *structure[:3], model.dim, structure[3])
     steps = np.arange(0, 51, 10)
     key = lsde.rng.root_key(np.random.SeedSequence(42))
     outputs = []

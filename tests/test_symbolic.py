@@ -55,7 +55,8 @@ def test_same_expression_is_compiled_once():
     scheme = lsde.Langevin(1e-2, 0.5)
     lsde.simulate(m1, scheme, [0.0, 0.0], n_steps=5)
     structure = scheme.config(m1)[0]
-    assert trajectory_driver(m1.kernels, *structure, 2) is trajectory_driver(m2.kernels, *structure, 2)
+    args = (*structure[:3], 2, structure[3])
+    assert trajectory_driver(m1.kernels, *args) is trajectory_driver(m2.kernels, *args)
 
 
 def test_bad_input_is_named():

@@ -96,15 +96,17 @@ SMALL_DIM = 8  # models up to this dimension get loops unrolled over a constant 
 
 
 @functools.lru_cache(maxsize=None)
-def trajectory_driver(spec, grad_kind, noise_kind, momentum, dim):
+def trajectory_driver(spec, grad_kind, noise_kind, momentum, dim, project=False):
     """The compiled trajectory loop for the model kernels named by ``spec`` (a KernelSpec), a
     scheme structure (``GRAD_*`` and ``NOISE_*`` codes of :mod:`.trajectory`, whether momentum
-    is used) and the model dimension (a compile-time constant only if ``dim <= SMALL_DIM``)."""
+    is used), the model dimension (a compile-time constant only if ``dim <= SMALL_DIM``) and
+    whether the gradient is nudged along frozen eigenvectors (NSGD)."""
     from . import trajectory
     dim = int(dim) if dim <= SMALL_DIM else 0
-    name = f"trajectory_{spec.prefix}_{grad_kind}{noise_kind}{int(bool(momentum))}_d{dim}"
+    name = (f"trajectory_{spec.prefix}_{grad_kind}{noise_kind}{int(bool(momentum))}"
+            f"{int(bool(project))}_d{dim}")
     return bind(trajectory, spec, name, GRAD_KIND=int(grad_kind), NOISE_KIND=int(noise_kind),
-                MOMENTUM=bool(momentum), DIM=dim).run
+                MOMENTUM=bool(momentum), DIM=dim, PROJECT=bool(project)).run
 
 
 @functools.lru_cache(maxsize=None)

@@ -17,6 +17,7 @@ Update rule, in terms of the codes (``h`` step, ``mu`` momentum, ``sigma`` noise
     g      = ∇L(θ)                      GRAD_FULL
            | (1/b) Σ_{i∈B} ∇ℓ_i(θ)      GRAD_BATCH (B drawn by SAMPLE_*)
            | (1/N) Σ_i ∇ℓ_i(θ)          GRAD_SAMPLES (also keeps every ∇ℓ_i for the SME noise)
+    g     −= (1 − γ) E Eᵀ g               PROJECT (Nudged SGD; E frozen per replica, st_E)
     v      = mu v − h g;  θ = θ + v     (mu = 0: θ = θ − h g)
     θ     += sigma ξ_k                  NOISE_EM          (ξ ~ N(0, I), Euler-Maruyama)
            | √(2 h D_j(θ)) ξ_kj         NOISE_MODEL       (the model's diagonal D, Itô)
@@ -32,11 +33,11 @@ from landscape_sde._kernels.rng import below, normal, seed_replica
 GRAD_FULL, GRAD_BATCH, GRAD_SAMPLES = 0, 1, 2
 SAMPLE_REPLACE, SAMPLE_WITHOUT, SAMPLE_SHUFFLE = 0, 1, 2
 NOISE_NONE, NOISE_EM, NOISE_LM, NOISE_SME, NOISE_MODEL = 0, 1, 2, 3, 4
-# runtime parameters: iparams = [batch_size, sampling]; fparams = [h, mu, sigma]
+# runtime parameters: iparams = [batch_size, sampling]; fparams = [h, mu, sigma, 1 − γ]
 
 # >>> bound by codegen
 model_loss = model_grad = model_batch_grad = model_sample_grads = model_diffusion = None
-GRAD_KIND, NOISE_KIND, MOMENTUM, DIM = GRAD_FULL, NOISE_NONE, False, 0
+GRAD_KIND, NOISE_KIND, MOMENTUM, DIM, PROJECT = GRAD_FULL, NOISE_NONE, False, 0, False
 # <<< bound by codegen
 
 
@@ -79,7 +80,7 @@ def _draw_batch(sampling, n, perm, pos, idx, s0, s1, s2, s3):
 @jit
 def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
         theta_out, loss_out, diverged_at, first, last,
-        st_rng, st_vel, st_xi, st_perm, st_pos, fresh, k0):
+        st_rng, st_vel, st_xi, st_perm, st_pos, st_E, fresh, k0):
     """Integrate replicas ``first..last-1`` from step ``k0`` (state ``theta0``) to step
     ``save_at[-1]``, recording them at the absolute steps ``save_at``.
 
@@ -99,7 +100,7 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
     n_save = save_at.shape[0]
     n_steps = save_at[n_save - 1]
     batch_size, sampling = iparams[0], iparams[1]
-    h, mu, sigma = fparams[0], fparams[1], fparams[2]
+    h, mu, sigma, nudge = fparams[0], fparams[1], fparams[2], fparams[3]
     n_idx = batch_size if GRAD_KIND == GRAD_BATCH else (n_samples if GRAD_KIND == GRAD_SAMPLES else 0)
     n_perm = n_samples if (GRAD_KIND == GRAD_BATCH and sampling != SAMPLE_REPLACE) else 0
     n_g = n_samples if GRAD_KIND == GRAD_SAMPLES else 0
@@ -164,6 +165,13 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
                     for i in range(n_g):
                         acc += gs[i, j]
                     g[j] = acc / n_g
+            if PROJECT:  # Nudged SGD: g −= (1 − γ) E Eᵀ g with this replica's frozen E
+                for q in range(st_E.shape[1]):
+                    c = 0.0
+                    for j in range(dim):
+                        c += st_E[r, q, j] * g[j]
+                    for j in range(dim):
+                        g[j] -= nudge * c * st_E[r, q, j]
             if NOISE_KIND == NOISE_SME:  # dn = sigma Σ_i z_i (∇ℓ_i − g)
                 for i in range(n_g):
                     e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)

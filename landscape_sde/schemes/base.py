@@ -12,7 +12,7 @@ declares
 For implementers: :meth:`Scheme.config` must (1) check the scheme against the model (e.g. the
 batch size against ``model.n_samples``), raising ``ValueError`` naming the argument, and
 (2) return the driver codes ``(structure, iparams, fparams)`` of
-:mod:`landscape_sde._kernels.trajectory`: ``structure = (grad_kind, noise_kind, uses_momentum)`` selects the
+:mod:`landscape_sde._kernels.trajectory`: ``structure = (grad_kind, noise_kind, uses_momentum, projects)`` selects the
 compiled loop (with ``uses_momentum``), the two arrays are its runtime parameters.
 """
 import abc
@@ -35,8 +35,8 @@ class Scheme(abc.ABC):
 
     @abc.abstractmethod
     def config(self, model):
-        """Driver codes ``((grad_kind, noise_kind, uses_momentum), iparams int64[2],
-        fparams float64[3])``."""
+        """Driver codes ``((grad_kind, noise_kind, uses_momentum, projects), iparams int64[2],
+        fparams float64[4])``."""
 
     @property
     def name(self):
@@ -48,10 +48,12 @@ class Scheme(abc.ABC):
 
 
 def codes(grad=_t.GRAD_FULL, batch_size=0, sampling=_t.SAMPLE_REPLACE, noise=_t.NOISE_NONE,
-          h=0.0, mu=0.0, sigma=0.0):
-    """Pack driver codes (see :mod:`landscape_sde._kernels.trajectory`)."""
-    return ((grad, noise, mu != 0.0), np.array([batch_size, sampling], dtype=np.int64),
-            np.array([h, mu, sigma], dtype=np.float64))
+          h=0.0, mu=0.0, sigma=0.0, project=None):
+    """Pack driver codes (see :mod:`landscape_sde._kernels.trajectory`); ``project`` is the
+    NSGD factor ``1 − γ`` (``None``: no projection compiled in)."""
+    return ((grad, noise, mu != 0.0, project is not None),
+            np.array([batch_size, sampling], dtype=np.int64),
+            np.array([h, mu, sigma, 0.0 if project is None else project], dtype=np.float64))
 
 
 def check_batch_size(batch_size, model):
