@@ -102,7 +102,7 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
     loss = np.empty((steps.size, n_replicas))
     diverged_at = np.full(n_replicas, -1, dtype=np.int64)
     key = root_key(seed)
-    # Segments end at observation steps; without observers the run is one segment.
+    # Segments end at observation and NSGD refresh steps; otherwise the run is one segment.
     ends = sorted({n_steps, *[t for every, _ in observe.values() for t in range(0, n_steps + 1, every)],
                    *(range(refresh, n_steps, refresh) if refresh else ())})
     obs_values = {name: [] for name in observe}
