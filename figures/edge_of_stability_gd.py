@@ -1,7 +1,5 @@
 """GD on a 20-layer deep linear network: progressive sharpening up to 2/η, then the edge of
 stability (Cohen et al., ICLR 2021)."""
-import numpy as np
-
 import landscape_sde as lsde
 from analysis.curvature import sharpness
 from figures._style import plt, save

@@ -1,6 +1,4 @@
 """Stationary SGD, SME and Langevin on linear regression (state-dependent gradient noise)."""
-import numpy as np
-
 from analysis import stationary as st
 from figures import _stationary
 from landscape_sde.noise import minibatch_covariance

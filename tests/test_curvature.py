@@ -118,7 +118,7 @@ def _exact_batch_average(model, theta, b, f):
 
 
 def test_minibatch_quantities_against_enumeration():
-    from analysis.curvature import minibatch_sharpness, step_sharpness
+    from analysis.curvature import minibatch_sharpness
     model = LinearRegression.teacher_student(8, 3, noise=0.5, rng=4)
     theta = np.array([0.5, -0.2, 0.3])
     est = minibatch_sharpness(model, theta, 2, rel_tol=0.03, rng=0)

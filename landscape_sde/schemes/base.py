@@ -20,6 +20,7 @@ import dataclasses
 
 import numpy as np
 
+from .. import _validation as _v
 from .._kernels import trajectory as _t
 
 
@@ -63,3 +64,10 @@ def check_batch_size(batch_size, model):
     if batch_size > model.n_samples:
         raise ValueError(f"batch_size: must be <= the model's n_samples = {model.n_samples}, "
                          f"got {batch_size}")
+
+
+def check_lr_momentum(scheme):
+    """Validate (and normalise) the ``lr`` and heavy-ball ``momentum`` fields of a scheme."""
+    object.__setattr__(scheme, "lr", _v.positive("lr", scheme.lr))
+    object.__setattr__(scheme, "momentum", _v.real("momentum", scheme.momentum, low=0.0,
+                                                    high=1.0, high_open=True))

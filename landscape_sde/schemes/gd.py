@@ -1,8 +1,7 @@
 """Full-batch gradient descent, optionally with heavy-ball momentum."""
 import dataclasses
 
-from .. import _validation as _v
-from .base import Scheme, codes
+from .base import Scheme, check_lr_momentum, codes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,10 +26,7 @@ class GD(Scheme):
     noise = "none"
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _v.positive("lr", self.lr))
-        object.__setattr__(self, "momentum", _v.real("momentum", self.momentum, low=0.0,
-                                                      high=1.0, high_open=True))
-
+        check_lr_momentum(self)
     @property
     def step(self):
         return self.lr

@@ -3,7 +3,7 @@ import dataclasses
 
 from .. import _validation as _v
 from .._kernels import trajectory as _t
-from .base import Scheme, check_batch_size, codes
+from .base import Scheme, check_batch_size, check_lr_momentum, codes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,14 +36,12 @@ class NSGD(Scheme):
     noise = "minibatch"
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _v.positive("lr", self.lr))
+        check_lr_momentum(self)
         object.__setattr__(self, "batch_size", _v.integer("batch_size", self.batch_size, low=1))
         object.__setattr__(self, "k", _v.integer("k", self.k, low=1))
         object.__setattr__(self, "gamma", _v.real("gamma", self.gamma, low=0.0))
         object.__setattr__(self, "refresh_every", _v.integer("refresh_every", self.refresh_every, low=1))
         object.__setattr__(self, "replace", _v.boolean("replace", self.replace))
-        object.__setattr__(self, "momentum", _v.real("momentum", self.momentum, low=0.0,
-                                                      high=1.0, high_open=True))
 
     @property
     def step(self):

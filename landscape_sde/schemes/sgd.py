@@ -4,7 +4,7 @@ import dataclasses
 
 from .. import _validation as _v
 from .._kernels import trajectory as _t
-from .base import Scheme, check_batch_size, codes
+from .base import Scheme, check_batch_size, check_lr_momentum, codes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,10 +48,8 @@ class SGD(Scheme):
     noise = "minibatch"
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _v.positive("lr", self.lr))
+        check_lr_momentum(self)
         object.__setattr__(self, "batch_size", _v.integer("batch_size", self.batch_size, low=1))
-        object.__setattr__(self, "momentum", _v.real("momentum", self.momentum, low=0.0,
-                                                      high=1.0, high_open=True))
         object.__setattr__(self, "replace", _v.boolean("replace", self.replace))
         object.__setattr__(self, "shuffle", _v.boolean("shuffle", self.shuffle))
         if self.replace and self.shuffle:
