@@ -11,8 +11,8 @@ from landscape_sde import _validation as _v
 from landscape_sde.hessian import Eigenpairs, hessian_eigenpairs
 from landscape_sde.rng import as_seed_sequence
 
-__all__ = ["Eigenpairs", "Estimate", "sharpness", "hessian_eigenpairs", "step_sharpness",
-           "minibatch_sharpness"]
+__all__ = ["Eigenpairs", "Estimate", "Directions", "sharpness", "hessian_eigenpairs",
+           "step_sharpness", "minibatch_sharpness", "sharpest_directions"]
 
 
 def sharpness(model, theta, k=1, **kwargs):
@@ -96,3 +96,61 @@ def minibatch_sharpness(model, theta, batch_size, *, replace=False, rel_tol=0.01
                 break
     return {name: Estimate(float(np.mean(v)), float(np.std(v, ddof=1) / np.sqrt(len(v))), len(v))
             for name, v in samples.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Directions:
+    """Sharpest-direction diagnostics at one point (Jastrzębski et al., ICLR 2019).
+
+    Attributes
+    ----------
+    eigenvalues : ndarray (k,)
+        Top-k Hessian eigenvalues ``λ_i``.
+    cos_grad : ndarray (k,)
+        ``|cos(∇L, e_i)|``.
+    cos_batch : ndarray (k,) or None
+        ``|cos(g_B, e_i)|`` for the given batch.
+    cos_batch_grad : float or None
+        ``cos(g_B, ∇L)``.
+    step_loss_change : ndarray (k,)
+        ``L(θ − η (∇L·e_i) e_i) − L(θ)``: the loss change of a full step along ``e_i`` alone;
+        on a quadratic ``(∇L·e_i)² η (η λ_i / 2 − 1)``, not negative once ``η λ_i ≥ 2``.
+    offsets, cross_sections : ndarray (m,), ndarray (k, m)
+        ``L(θ + t e_i)`` for ``t`` in ``offsets``.
+    """
+
+    eigenvalues: np.ndarray
+    cos_grad: np.ndarray
+    cos_batch: np.ndarray
+    cos_batch_grad: float
+    step_loss_change: np.ndarray
+    offsets: np.ndarray
+    cross_sections: np.ndarray
+
+
+def sharpest_directions(model, theta, lr, k=1, batch=None, offsets=None, **eig_kwargs):
+    """Diagnostics of the top-``k`` Hessian directions at ``θ`` for learning rate ``lr``
+    (see :class:`Directions`); ``batch``: indices of a mini-batch for ``g_B`` (optional);
+    ``offsets``: positions of the loss cross-sections (default 41 points in ``±2/√λ_1``)."""
+    theta = _v.finite_array("theta", theta, shape=(model.dim,))
+    lr = _v.positive("lr", lr)
+    pairs = hessian_eigenpairs(model, theta, k=k, **eig_kwargs)
+    E = pairs.vectors
+    loss = model.compiled("loss")
+    g = np.empty(model.dim)
+    model.compiled("grad")(theta, model.data, g)
+    unit = lambda x: x / np.linalg.norm(x)  # noqa: E731
+    cos_grad = np.abs(E.T @ unit(g))
+    cos_batch = cos_bg = None
+    if batch is not None:
+        gb = np.empty(model.dim)
+        model.compiled("batch_grad")(theta, model.data, np.asarray(batch, dtype=np.int64), gb)
+        cos_batch = np.abs(E.T @ unit(gb))
+        cos_bg = float(unit(gb) @ unit(g))
+    l0 = loss(theta, model.data)
+    step_change = np.array([loss(theta - lr * (g @ e) * e, model.data) - l0 for e in E.T])
+    if offsets is None:
+        offsets = np.linspace(-2, 2, 41) / np.sqrt(max(pairs.values[0], 1e-300))
+    offsets = np.asarray(offsets, dtype=float)
+    cross = np.array([[loss(theta + t * e, model.data) for t in offsets] for e in E.T])
+    return Directions(pairs.values, cos_grad, cos_batch, cos_bg, step_change, offsets, cross)

@@ -153,3 +153,27 @@ def test_full_batch_limits():
     assert est["batch_sharpness"].mean == pytest.approx(step, rel=1e-10)
     assert est["gni"].mean == pytest.approx(step, rel=1e-10)
     assert all(e.se == pytest.approx(0, abs=1e-10 * abs(e.mean)) for e in est.values())
+
+
+def test_sharpest_directions_on_a_quadratic():
+    # L = ½ θᵀHθ: cross-sections are parabolas L(θ) + t gᵀe + ½ λ t², and a step along e_i alone
+    # changes the loss by (gᵀe_i)² η (η λ_i/2 − 1): it cannot lower the loss once η λ_i ≥ 2.
+    from analysis.curvature import sharpest_directions
+    H = np.diag([10.0, 3.0, 1.0])
+    model = Quadratic(H, 0.5 * np.eye(3), n_samples=6)
+    theta = np.array([0.3, -0.5, 0.8])
+    lr = 0.25  # η λ = 2.5, 0.75, 0.25
+    d = sharpest_directions(model, theta, lr, k=2, batch=[0, 3], method="dense")
+    g = H @ theta
+    np.testing.assert_allclose(d.eigenvalues, [10.0, 3.0])
+    np.testing.assert_allclose(d.cos_grad, np.abs(g[:2]) / np.linalg.norm(g), rtol=1e-12)
+    expected = g[:2] ** 2 * lr * (lr * np.array([10.0, 3.0]) / 2 - 1)
+    np.testing.assert_allclose(d.step_loss_change, expected, rtol=1e-12)
+    assert d.step_loss_change[0] > 0 > d.step_loss_change[1]  # overshoot along e_1 only
+    for i, lam in enumerate([10.0, 3.0]):
+        t = d.offsets  # e_i is defined up to sign: the parabola for either orientation
+        plus, minus = (model.loss(theta) + s * t * g[i] + 0.5 * lam * t**2 for s in (1, -1))
+        assert np.allclose(d.cross_sections[i], plus, rtol=1e-12) or \
+            np.allclose(d.cross_sections[i], minus, rtol=1e-12)
+    gb = model.sample_grads(theta, [0, 3]).mean(axis=0)
+    assert d.cos_batch_grad == pytest.approx(gb @ g / np.linalg.norm(gb) / np.linalg.norm(g))
