@@ -5,6 +5,7 @@ import sympy as sp
 from landscape_sde import symbolic
 from models import DoubleWell, LinearRegression, PolynomialPotential, Quadratic
 from models.deep_linear import DeepLinearNetwork
+from models.tanh_network import TanhNetwork
 
 
 def symbolic_twins():
@@ -40,6 +41,7 @@ def all_models():
         "polynomial-2d": PolynomialPotential([[0.0, 0.1, 1.0], [0.2, 0.3, 0.0], [-1.0, 0.0, 0.0],
                                               [0.0, 0.0, 0.0], [0.5, 0.0, 0.0]]),
         "deep-linear": _deep_linear(),
+        "tanh-network": TanhNetwork.chebyshev(width=5, degree=3, n_samples=7),
         **{name: pair[0] for name, pair in symbolic_twins().items()},
     }
 
