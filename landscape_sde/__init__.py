@@ -8,10 +8,10 @@ __version__ = "0.1.0"
 
 from . import fields, fokker_planck, hessian, noise, rng, symbolic
 from .ensemble import Ensemble
-from .model import KernelSpec, Model
+from .model import KernelSpec, Model, Potential
 from .schemes import GD, NSGD, SGD, SME, AnisotropicLangevin, Langevin, LeimkuhlerMatthews, Scheme
 from .simulate import simulate
 
-__all__ = ["simulate", "Ensemble", "Model", "KernelSpec", "Scheme", "GD", "SGD", "SME",
-           "Langevin", "LeimkuhlerMatthews", "AnisotropicLangevin", "NSGD", "fields", "fokker_planck", "hessian", "noise",
-           "rng", "symbolic", "__version__"]
+__all__ = ["simulate", "Ensemble", "Model", "Potential", "KernelSpec", "Scheme", "GD", "SGD",
+           "NSGD", "SME", "Langevin", "LeimkuhlerMatthews", "AnisotropicLangevin", "fields",
+           "fokker_planck", "hessian", "noise", "rng", "symbolic", "__version__"]
