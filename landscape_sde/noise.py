@@ -17,7 +17,7 @@ import numpy as np
 from . import _validation as _v
 
 __all__ = ["batch_noise_factor", "per_sample_covariance", "minibatch_covariance",
-           "sme_diffusion", "langevin_diffusion"]
+           "sme_diffusion"]
 
 
 def batch_noise_factor(n_samples, batch_size, replace=False):
@@ -56,8 +56,3 @@ def sme_diffusion(model, theta, lr, batch_size, replace=False):
     """Itô diffusion tensor ``D(θ) = (η/2) Σ_b(θ)`` of the first-order SME at ``θ``."""
     lr = _v.positive("lr", lr)
     return 0.5 * lr * minibatch_covariance(model.sample_grads(theta), batch_size, replace)
-
-
-def langevin_diffusion(dim, temperature):
-    """Diffusion tensor ``T I`` of overdamped Langevin dynamics."""
-    return _v.positive("temperature", temperature) * np.eye(dim)

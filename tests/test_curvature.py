@@ -190,3 +190,13 @@ def test_tanh_network_progressive_sharpening():
     S = ens.observables["S"]["values"][1:, 0]  # from step 5000 on
     assert np.all(np.diff(S) > 0) and S[-1] > 1.05 * S[0] and S[-1] < 2 / 0.05
     assert np.all(np.diff(ens.loss[:, 0]) < 0)
+
+
+def test_deep_linear_held_out_loss():
+    # test_loss on the held-out samples equals the training loss of a network built on them
+    m = DeepLinearNetwork.teacher_student([3, 4, 2], 10, noise=0.3, n_test=7, rng=2)
+    theta = m.init(rng=3)
+    held_out = DeepLinearNetwork([3, 4, 2], m.test_X, m.test_Y)
+    assert m.test_X.shape == (7, 3)
+    assert m.test_loss(theta) == pytest.approx(held_out.loss(theta), rel=1e-13)
+    assert m.test_loss(theta) != pytest.approx(m.loss(theta), rel=1e-3)

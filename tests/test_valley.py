@@ -195,6 +195,18 @@ def test_product_network_sgd_drifts_to_the_flattest_minimum():
     assert rates[0.05, 4] / rates[0.05, 16] == pytest.approx(c, rel=0.2)
 
 
+def test_product_network_valley_geometry():
+    # On the hyperbola of minima the Hessian is the Gauss-Newton term m2 (w2, w1)(w2, w1)ᵀ: the
+    # residual term is mean(r_n x_n)·[[0, 1], [1, 0]], and mean(r_n x_n) = 0 is the gradient
+    # condition itself. Compared with the exact (lambdify) Hessian there.
+    net = ProductNetwork(rng=0)
+    for w1 in (0.5, 1.0, 2.5):
+        w = net.valley_point(w1)
+        assert w[0] * w[1] == pytest.approx(net.product)
+        assert abs(net.grad(w)).max() < 1e-12
+        assert net.valley_sharpness(w) == pytest.approx(np.linalg.eigvalsh(net.hessian(w))[-1], rel=1e-10)
+
+
 def test_scalar_product_network():
     m = ScalarProductNetwork(depth=3)
     w = np.array([1.2, 0.9, 1.1])
