@@ -128,7 +128,8 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
                 obs_values[name].append(_observe(fn, name, current, diverged_at < 0))
         k0, fresh = k1, False
     observables = {name: {"t": np.array(obs_steps[name], dtype=np.int64),
-                          "values": np.stack(obs_values[name])} for name in observe}
+                          "values": _stack_observations(obs_values[name], n_replicas)}
+                   for name in observe}
 
     meta = {
         "model": {"name": model.name, "dim": model.dim, "n_samples": model.n_samples,
@@ -193,7 +194,10 @@ def _check_observers(observe, n_steps):
 
 
 def _observe(fn, name, theta, alive):
-    """Apply an observer to the live replicas; diverged ones get NaN."""
+    """Apply an observer to the live replicas; diverged ones get NaN. ``None`` once every
+    replica has diverged (the function is not called on an empty set)."""
+    if not alive.any():
+        return None
     values = np.asarray(fn(theta[alive]), dtype=np.float64)
     if values.shape[:1] != (int(alive.sum()),):
         raise ValueError(f"observe[{name!r}]: the function must return one row per replica, "
@@ -201,6 +205,13 @@ def _observe(fn, name, theta, alive):
     out = np.full((theta.shape[0],) + values.shape[1:], np.nan)
     out[alive] = values
     return out
+
+
+def _stack_observations(values, n_replicas):
+    """Stack one observer's rows; observations made after every replica diverged are NaN with
+    the shape of the others."""
+    shape = next((v.shape for v in values if v is not None), (n_replicas,))
+    return np.stack([np.full(shape, np.nan) if v is None else v for v in values])
 
 
 def _version():

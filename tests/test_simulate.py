@@ -238,3 +238,15 @@ def test_observers_skip_diverged_replicas_and_round_trip(tmp_path):
         lsde.simulate(QUAD, lsde.GD(0.1), [1.0, 1.0], n_steps=5, observe={"x": 3})
     with pytest.raises(ValueError, match="one row per replica"):
         lsde.simulate(QUAD, lsde.GD(0.1), [1.0, 1.0], n_steps=5, observe={"x": (1, lambda th: [1, 2, 3])})
+
+
+def test_observers_survive_every_replica_diverging():
+    # A diverging run is data: once no replica is alive the observer is not called and its
+    # rows are NaN with the shape of the earlier ones (diverges at step 69, observed every 10).
+    calls = []
+    ens = lsde.simulate(QUAD, lsde.GD(0.6), [1.0, 1.0], n_steps=100, n_replicas=1,
+                        observe={"x": (10, lambda th: calls.append(len(th)) or [2 * t for t in th])})
+    vals = ens.observables["x"]["values"]
+    assert vals.shape == (11, 1, 2) and ens.diverged_at[0] == 69
+    assert np.all(np.isfinite(vals[:7])) and np.all(np.isnan(vals[7:]))
+    assert calls == [1] * 7
