@@ -12,7 +12,7 @@ from landscape_sde.hessian import Eigenpairs, hessian_eigenpairs
 from landscape_sde.rng import as_seed_sequence
 
 __all__ = ["Eigenpairs", "Estimate", "Directions", "sharpness", "hessian_eigenpairs",
-           "step_sharpness", "minibatch_sharpness", "sharpest_directions"]
+           "step_sharpness", "minibatch_sharpness", "sharpest_directions", "TRACKED", "tracker"]
 
 
 def sharpness(model, theta, k=1, **kwargs):
@@ -154,3 +154,53 @@ def sharpest_directions(model, theta, lr, k=1, batch=None, offsets=None, **eig_k
     offsets = np.asarray(offsets, dtype=float)
     cross = np.array([[loss(theta + t * e, model.data) for t in offsets] for e in E.T])
     return Directions(pairs.values, cos_grad, cos_batch, cos_bg, step_change, offsets, cross)
+
+
+TRACKED = ("sharpness", "step_sharpness", "minibs", "batch_sharpness", "gni", "cos_grad",
+           "cos_batch", "step_loss_change")
+
+
+def tracker(model, quantities, *, lr=None, batch_size=None, n_batches=20, tol=1e-6, rng=None):
+    """An observer for ``simulate(..., observe={name: (every, tracker(...))})`` that records
+    curvature diagnostics along trajectories, one column per quantity, in the given order.
+
+    Quantities (see :data:`TRACKED`): ``sharpness`` (λ_1 by Lanczos/dense), ``step_sharpness``,
+    ``minibs``, ``batch_sharpness``, ``gni`` (means over ``n_batches`` fresh mini-batches of
+    ``batch_size``, :func:`minibatch_sharpness`), and the sharpest-direction diagnostics along the
+    top eigenvector ``e_1`` (:func:`sharpest_directions`, with one fresh batch and ``lr``):
+    ``cos_grad`` ``|cos(∇L, e_1)|``, ``cos_batch`` ``|cos(g_B, e_1)|`` and ``step_loss_change``
+    ``L(θ − η(∇L·e_1)e_1) − L(θ)``. Batches come from one generator seeded by ``rng`` and
+    advanced call after call, so a run with the same observer seed is reproducible.
+    """
+    quantities = tuple(quantities)
+    unknown = [q for q in quantities if q not in TRACKED]
+    if unknown or not quantities:
+        raise ValueError(f"quantities: expected a non-empty subset of {TRACKED}, got {quantities!r}")
+    batchy = {"minibs", "batch_sharpness", "gni", "cos_batch"} & set(quantities)
+    if batchy:
+        batch_size = _v.integer("batch_size", batch_size, low=1, high=model.n_samples)
+    directional = {"cos_grad", "cos_batch", "step_loss_change"} & set(quantities)
+    if directional:
+        lr = _v.positive("lr", lr)
+    n_batches = _v.integer("n_batches", n_batches, low=2)
+    gen = np.random.default_rng(as_seed_sequence(rng))
+
+    def one(theta):
+        row = {}
+        if {"minibs", "batch_sharpness", "gni"} & set(quantities):
+            est = minibatch_sharpness(model, theta, batch_size, min_batches=n_batches,
+                                      max_batches=n_batches, tol=tol, rng=gen.integers(2**63))
+            row.update({name: e.mean for name, e in est.items()})
+        if directional:
+            batch = gen.choice(model.n_samples, batch_size, replace=False) if batchy else None
+            d = sharpest_directions(model, theta, lr, k=1, batch=batch, offsets=[0.0], tol=tol)
+            row.update(sharpness=d.eigenvalues[0], cos_grad=d.cos_grad[0],
+                       step_loss_change=d.step_loss_change[0],
+                       cos_batch=np.nan if d.cos_batch is None else d.cos_batch[0])
+        elif "sharpness" in quantities:
+            row["sharpness"] = hessian_eigenpairs(model, theta, tol=tol).sharpness
+        if "step_sharpness" in quantities:
+            row["step_sharpness"] = step_sharpness(model, theta)
+        return [row[q] for q in quantities]
+
+    return lambda thetas: np.array([one(t) for t in thetas], dtype=np.float64).reshape(len(thetas), len(quantities))

@@ -179,17 +179,28 @@ def test_sharpest_directions_on_a_quadratic():
     assert d.cos_batch_grad == pytest.approx(gb @ g / np.linalg.norm(gb) / np.linalg.norm(g))
 
 
-def test_tanh_network_progressive_sharpening():
-    # 1→100→1 tanh network on T_3 at 20 Chebyshev nodes (Cohen et al.'s example): under GD at
-    # η = 0.05 the sharpness rises steadily (32 → 36 over 20,000 steps, below 2/η = 40) while
-    # the loss falls. The edge itself is not reached in this budget with this initialisation.
+@pytest.mark.slow
+def test_tanh_network_progressive_sharpening_and_edge():
+    # 1→100→1 tanh network on T_3 at 20 Chebyshev nodes (Cohen et al.'s example), S₀ = 31.0.
+    # η = 0.05 (2/η = 40): the sharpness rises steadily (32 → 36 over 20,000 steps) while the
+    # loss falls monotonically. η = 0.06 (2/η = 33.3): it rises to the edge within ~1500 steps
+    # and then hovers there, measured 32.8–33.8 (|ηS/2 − 1| < 0.015) from step 2000 to 20,000,
+    # while the loss keeps falling; tolerance 0.03 is twice that band. Negative control: the
+    # η = 0.05 run stays below 92% of its own edge (it ends at 90%).
     from models.tanh_network import TanhNetwork
     m = TanhNetwork.chebyshev(width=100, degree=3, n_samples=20)
-    ens = lsde.simulate(m, lsde.GD(0.05), m.init(rng=0), n_steps=20_000, save_every=5000,
-                        observe={"S": (5000, lambda th: [sharpness(m, t).sharpness for t in th])})
-    S = ens.observables["S"]["values"][1:, 0]  # from step 5000 on
-    assert np.all(np.diff(S) > 0) and S[-1] > 1.05 * S[0] and S[-1] < 2 / 0.05
-    assert np.all(np.diff(ens.loss[:, 0]) < 0)
+    theta0 = m.init(rng=0)
+    assert sharpness(m, theta0).sharpness == pytest.approx(31.04, abs=0.01)
+    runs = {}
+    for lr in (0.05, 0.06):
+        runs[lr] = lsde.simulate(m, lsde.GD(lr), theta0, n_steps=20_000, save_every=2000,
+                                 observe={"S": (2000, lambda th: [sharpness(m, t).sharpness for t in th])})
+    S = runs[0.05].observables["S"]["values"][2:, 0]  # from step 4000 on
+    assert np.all(np.diff(S) > 0) and S[-1] > 1.05 * S[0] and S[-1] * 0.05 / 2 < 0.92
+    assert np.all(np.diff(runs[0.05].loss[:, 0]) < 0)
+    edge = runs[0.06].observables["S"]["values"][1:, 0] * 0.06 / 2  # from step 2000 on
+    assert np.all(np.abs(edge - 1) < 0.03)
+    assert runs[0.06].loss[-1, 0] < 0.2 * runs[0.06].loss[1, 0]
 
 
 def test_deep_linear_held_out_loss():
