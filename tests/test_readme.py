@@ -38,3 +38,13 @@ def test_readme_fokker_planck_example(capsys):
     exec(compile(blocks[2], "README.md", "exec"), namespace)
     # the README claims ~2e-4 on a range of 0.016 (non-adiabatic corrections ~1%)
     assert float(capsys.readouterr().out.split()[-1]) < 3e-4
+
+
+def test_readme_tracker_example(capsys):
+    text = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "tracker(" in b)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert capsys.readouterr().out.split("#")[0].strip() == "(5, 2, 3)"
+    values = namespace["ens"].observables["curvature"]["values"]
+    assert np.all(np.isfinite(values)) and np.all(values[:, :, 1] >= values[:, :, 0] - 1e-9)  # MiniBS ≥ S
