@@ -23,11 +23,12 @@ def torch_parts(model, theta):
     shapes = [(b, a) for a, b in zip(model.widths[:-1], model.widths[1:])]
     sizes = [a * b for a, b in shapes]
 
-    def loss_fn(flat):
-        h = X.T
+    def loss_fn(flat, idx=None):
+        x, y = (X, Y) if idx is None else (X[idx], Y[idx])
+        h = x.T
         for W, shp in zip(torch.split(flat, sizes), shapes):
             h = W.reshape(shp) @ h
-        return 0.5 * ((h - Y.T) ** 2).sum() / X.shape[0]
+        return 0.5 * ((h - y.T) ** 2).sum() / x.shape[0]
 
     p = torch.tensor(theta, requires_grad=True)
 
@@ -35,10 +36,14 @@ def torch_parts(model, theta):
         g = torch.autograd.grad(loss_fn(p), p, create_graph=True)[0]
         return torch.autograd.grad(g @ torch.as_tensor(v), p)[0].detach().numpy()
 
-    def gd_step(lr, steps):
+    def gd_step(lr, steps, batches=None):
+        """GD, or SGD on the given index batches (one per step)."""
         q = p.detach().clone().requires_grad_(True)
-        for _ in range(steps):
-            g = torch.autograd.grad(loss_fn(q), q)[0]
+        for k in range(steps):
+            if batches is None:
+                g = torch.autograd.grad(loss_fn(q), q)[0]
+            else:
+                g = torch.autograd.grad(loss_fn(q, torch.as_tensor(batches[k])), q)[0]
             with torch.no_grad():
                 q -= lr * g
         return q
@@ -90,6 +95,29 @@ def main():
         t_gdt, _ = best_time(lambda: gd_t(1e-4, 500), 3)
         print(f"  GD, 500 steps, PyTorch      : {t_gdt:6.3f} s ({500 / t_gdt:7.0f} steps/s, "
               f"{t_gdt / t_gd:.1f}x)")
+    # SGD, b = 10 distinct samples per step: compiled loop vs NumPy (and PyTorch) loops on the
+    # same kind of batches
+    lsde.simulate(model, lsde.SGD(1e-4, 10), theta, n_steps=2)
+    t_sgd, _ = best_time(lambda: lsde.simulate(model, lsde.SGD(1e-4, 10), theta, n_steps=500,
+                                               save_every=500, rng=0), 3)
+    print(f"  SGD b=10, 500 steps, landscape_sde: {t_sgd:6.3f} s ({500 / t_sgd:7.0f} steps/s)")
+    gen = np.random.default_rng(0)
+    batches = [gen.choice(model.n_samples, 10, replace=False) for _ in range(500)]
+
+    def numpy_sgd():
+        q = theta.copy()
+        for idx in batches:
+            q -= 1e-4 * model._backprop(q, model.X[idx], model.Y[idx])[0]
+        return q
+
+    t_sgd_np, _ = best_time(numpy_sgd, 3)
+    print(f"  SGD b=10, 500 steps, NumPy loop   : {t_sgd_np:6.3f} s ({500 / t_sgd_np:7.0f} steps/s, "
+          f"{t_sgd_np / t_sgd:.1f}x)")
+    if gd_t is not None:
+        gd_t(1e-4, 2, batches)
+        t_sgdt, _ = best_time(lambda: gd_t(1e-4, 500, batches), 3)
+        print(f"  SGD b=10, 500 steps, PyTorch      : {t_sgdt:6.3f} s ({500 / t_sgdt:7.0f} steps/s, "
+              f"{t_sgdt / t_sgd:.1f}x)")
 
 
 if __name__ == "__main__":
