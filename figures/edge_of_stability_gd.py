@@ -2,7 +2,7 @@
 stability (Cohen et al., ICLR 2021)."""
 import landscape_sde as lsde
 from analysis.curvature import sharpness
-from figures._style import plt, save
+from figures._style import edge_panels, plt, save
 from models.deep_linear import DeepLinearNetwork
 
 CONFIG = dict(depth=20, width=50, data_seed=0, init_seed=0, lrs=[4e-4, 2.5e-4],
@@ -28,14 +28,9 @@ def compute(config):
 
 def plot(data, path):
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for k, run in enumerate(data["runs"]):
-        line, = axes[0].plot(data[f"obs_t_{k}"], data[f"sharpness_{k}"], lw=1.5, label=f"η = {run['lr']:g}")
-        axes[0].axhline(2 / run["lr"], color=line.get_color(), ls=":", lw=1.2)
-        axes[1].semilogy(data[f"t_{k}"], data[f"loss_{k}"], color=line.get_color(), lw=1)
-    axes[0].set(xlabel="step", ylabel=r"sharpness $\lambda_{max}(\nabla^2 L)$",
-                title="GD: sharpness rises to 2/η (dotted) and hovers there")
-    axes[0].legend(fontsize=7)
-    axes[1].set(xlabel="step", ylabel="training loss", title="while the loss keeps falling, non-monotonically")
+    edge_panels(axes, data)
+    axes[0].set_title("GD: sharpness rises to 2/η (dotted) and hovers there")
+    axes[1].set_title("while the loss keeps falling, non-monotonically")
     c = data["config"]
     fig.suptitle(f"Deep linear network, {c['depth']} layers of {c['width']}×{c['width']}, "
                  "X = √50·Q, Y = X Aᵀ (Lanczos on exact HVPs)", fontsize=10)

@@ -3,7 +3,7 @@ and at the larger step the edge of stability, ηS/2 ≈ 1 (Cohen et al., ICLR 20
 2/η < S₀ a catapult first drops the sharpness far below the edge."""
 import landscape_sde as lsde
 from analysis.curvature import sharpness
-from figures._style import plt, save
+from figures._style import edge_panels, plt, save
 from models.tanh_network import TanhNetwork
 
 CONFIG = dict(width=100, degree=3, n_samples=20, init_seed=0, lrs=[0.05, 0.06, 0.08],
@@ -20,6 +20,7 @@ def compute(config):
         ens = lsde.simulate(model, lsde.GD(lr), theta0, n_steps=config["n_steps"],
                             save_every=config["observe_every"], observe=observe)
         out[f"t_{k}"], out[f"loss_{k}"] = ens.t, ens.loss[:, 0]
+        out[f"obs_t_{k}"] = ens.observables["S"]["t"]
         out[f"sharpness_{k}"] = ens.observables["S"]["values"][:, 0]
         out["runs"].append({"lr": lr})
     return out
@@ -27,14 +28,9 @@ def compute(config):
 
 def plot(data, path):
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for k, run in enumerate(data["runs"]):
-        line, = axes[0].plot(data[f"t_{k}"], data[f"sharpness_{k}"], lw=1.4, label=f"η = {run['lr']:g}")
-        axes[0].axhline(2 / run["lr"], color=line.get_color(), ls=":", lw=1.2)
-        axes[1].semilogy(data[f"t_{k}"], data[f"loss_{k}"], color=line.get_color(), lw=1)
-    axes[0].set(xlabel="step", ylabel=r"sharpness $\lambda_{max}(\nabla^2 L)$",
-                title=f"GD from S₀ = {data['initial_sharpness']:.1f}: dotted lines 2/η")
-    axes[0].legend(fontsize=7)
-    axes[1].set(xlabel="step", ylabel="training loss", title="training loss")
+    edge_panels(axes, data)
+    axes[0].set_title(f"GD from S₀ = {data['initial_sharpness']:.1f}: dotted lines 2/η")
+    axes[1].set_title("training loss")
     c = data["config"]
     fig.suptitle(f"Tanh network 1→{c['width']}→1 on T_{c['degree']} at {c['n_samples']} Chebyshev "
                  "nodes (exact HVPs)", fontsize=10)
