@@ -179,3 +179,19 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="burn_in"):
         fdr.measure_fdr(QUAD, lsde.SGD(0.1, 2), QUAD.center, n_steps=10, n_replicas=4, every=5,
                         burn_in=10)
+
+
+def test_symbolic_momentum_factor_matches_simulation():
+    # The SymPy result of analysis.derivations.fdr_momentum, evaluated at (η, μ), predicts the
+    # measured ratio ⟨θ·∇L⟩ / ⟨‖v‖²⟩ within 4 SE; the μ = 0 factor 1/(2η) does not.
+    import sympy as sp
+
+    from analysis.derivations import fdr_momentum
+    d = fdr_momentum()
+    assert d.passed
+    eta, mu = sp.symbols("eta mu", positive=True)
+    factor = float((d.result[0].rhs / sp.Symbol("V")).subs({eta: 0.2, mu: 0.5}))
+    rel, ens, obs = _quad(0.2, 2, 0.5)
+    s = obs.split(ens.observables["fdr"]["values"][ens.observables["fdr"]["t"] >= 500])
+    assert fdr.relation("sympy", s["theta_grad"].sum(-1), factor * s["velocity_sq"].sum(-1)).holds
+    assert not fdr.relation("μ=0", s["theta_grad"].sum(-1), s["velocity_sq"].sum(-1) / 0.4).holds
