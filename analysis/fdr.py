@@ -37,13 +37,15 @@ import dataclasses
 
 import numpy as np
 
+from analysis.stationary import discrete_lyapunov
 from landscape_sde import _validation as _v
 from landscape_sde.noise import batch_noise_factor
 from landscape_sde.schemes import SGD
 from landscape_sde.simulate import simulate
 
 __all__ = ["Relation", "FDRObserver", "block_statistics", "relation", "yaida_relations",
-           "linear_learning_relations", "measure_fdr"]
+           "linear_learning_relations", "measure_fdr", "effective_temperature",
+           "quadratic_temperature"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -311,3 +313,44 @@ def measure_fdr(model, scheme, theta0, *, n_steps, n_replicas, every, burn_in, r
     ens = simulate(model, scheme, theta0, n_steps=n_steps, n_replicas=n_replicas,
                    save_at=[0], rng=rng, observe={"fdr": observer.spec(every)})
     return yaida_relations(ens, observer, burn_in=burn_in, n_batches=n_batches, n_se=n_se), ens, observer
+
+
+def effective_temperature(rel, trace_hessian):
+    """``T_eff = ⟨(θ − θ*)·∇L⟩ / tr H`` from a measured FDR1 :class:`Relation`, both ways:
+    ``(T_dissipation, se, T_fluctuation, se)``, the second from the right side (``(η/2)⟨‖g_B‖²⟩``,
+    or its momentum form).
+
+    The definition: the temperature ``T`` of an isotropic covariance ``S = T·I`` with the same
+    ``⟨θ·∇L⟩ = tr(HS)``; for the SME on a quadratic it is exactly ``η tr Σ_b / (2 tr H)``
+    whatever the anisotropy of ``H`` and ``Σ_b`` (trace of ``HS + SH = η Σ_b``), so it depends on
+    ``(η, b)`` only through the noise scale (``η c_b = g/(N − 1)``). Use a constant ``tr H``
+    (quadratics) or its stationary average.
+    """
+    t = _v.positive("trace_hessian", trace_hessian)
+    return (float(rel.lhs) / t, float(rel.lhs_se) / t, float(rel.rhs) / t, float(rel.rhs_se) / t)
+
+
+def quadratic_temperature(H, minibatch_cov, lr, momentum=0.0):
+    """Predictions of ``T_eff = ⟨θ·∇L⟩ / tr H`` for SGD on ``½ θᵀHθ`` with additive noise of
+    covariance ``Σ_b`` (``minibatch_cov``, i.e. ``c_b C``).
+
+    Returns a dict:
+
+    - ``"exact"``: ``tr(HS)/tr H`` with ``S`` the discrete Lyapunov solution
+      (:func:`analysis.stationary.discrete_lyapunov`, momentum included);
+    - ``"sme"``: ``η tr Σ_b / (2 (1 − μ) tr H)``, exact for the SME (``μ = 0``), leading order
+      in ``η`` for SGD (the ``1/(1 − μ)`` of the noise scale);
+    - ``"second_order"`` (``μ = 0``): ``"sme" + η² tr(HΣ_b)/(4 tr H)``, from
+      ``tr(HS) = (η/2)(tr Σ_b + tr(HSH))`` (:func:`analysis.derivations.quadratic_temperature`).
+      SGD runs hotter than its SME.
+    """
+    H = np.atleast_2d(np.asarray(H, dtype=float))
+    Sig = np.atleast_2d(np.asarray(minibatch_cov, dtype=float))
+    lr = _v.positive("lr", lr)
+    mu = _v.real("momentum", momentum, low=0.0, high=1.0, high_open=True)
+    tr = np.trace(H)
+    out = {"exact": float(np.trace(H @ discrete_lyapunov(H, Sig, lr, mu)) / tr),
+           "sme": float(lr * np.trace(Sig) / (2 * (1 - mu) * tr))}
+    if mu == 0.0:
+        out["second_order"] = out["sme"] + float(lr**2 * np.trace(H @ Sig) / (4 * tr))
+    return out

@@ -195,3 +195,20 @@ def test_symbolic_momentum_factor_matches_simulation():
     s = obs.split(ens.observables["fdr"]["values"][ens.observables["fdr"]["t"] >= 500])
     assert fdr.relation("sympy", s["theta_grad"].sum(-1), factor * s["velocity_sq"].sum(-1)).holds
     assert not fdr.relation("μ=0", s["theta_grad"].sum(-1), s["velocity_sq"].sum(-1) / 0.4).holds
+
+
+@pytest.mark.parametrize("lr, mu", [(0.1, 0.0), (0.9, 0.0), (0.3, 0.5)])
+def test_effective_temperature_on_quadratic(lr, mu):
+    # Both sides of the FDR, divided by tr H, agree with the exact discrete-Lyapunov T_eff
+    # within 4 SE; at η = 0.9 (η λ_max = 1.5) the SME's η tr Σ_b/(2 tr H) is excluded (SGD
+    # runs hotter, 2.9x), and the second-order formula is closer than the SME.
+    rel = _quad(lr, 2, mu)[0]["FDR1"]
+    c_b = lsde.noise.batch_noise_factor(8, 2)
+    pred = fdr.quadratic_temperature(H, c_b * C, lr, mu)
+    t_d, se_d, t_f, se_f = fdr.effective_temperature(rel, np.trace(H))
+    assert abs(t_d - pred["exact"]) < 4 * se_d and abs(t_f - pred["exact"]) < 4 * se_f
+    if lr == 0.9:
+        assert abs(t_f - pred["sme"]) > 8 * se_f
+        assert abs(pred["second_order"] - pred["exact"]) < abs(pred["sme"] - pred["exact"])
+    if mu == 0.5:  # with momentum the exact value still exceeds the leading order
+        assert pred["exact"] > pred["sme"]
