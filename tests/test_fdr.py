@@ -212,3 +212,18 @@ def test_effective_temperature_on_quadratic(lr, mu):
         assert abs(pred["second_order"] - pred["exact"]) < abs(pred["sme"] - pred["exact"])
     if mu == 0.5:  # with momentum the exact value still exceeds the leading order
         assert pred["exact"] > pred["sme"]
+
+
+def test_readme_fdr_example(capsys):
+    # The README's FDR example runs and says what it claims: FDR1 holds, the g_B-only
+    # momentum form is ~15% off.
+    import pathlib
+    import re
+    text = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    code = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "measure_fdr" in b][0]
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    rel = namespace["rel"]
+    assert rel["FDR1"].holds and abs(rel["FDR1"].ratio - 1) < 0.02
+    assert not rel["FDR1_noise_scale"].holds and 0.8 < rel["FDR1_noise_scale"].ratio < 0.9
+    assert capsys.readouterr().out.count("Relation(") == 2
