@@ -360,6 +360,13 @@ def fdr_momentum():
               identity("⟨θ·∇L⟩ = η⟨‖g_B‖²⟩/(2(1 − μ)) − μ⟨v·∇L⟩/(1 − μ)",
                        G_g - (eta * S / (2 * (1 - mu)) - mu * Q / (1 - mu))),
               identity("μ = 0: Yaida's (η/2)⟨‖g_B‖²⟩", G_g.subs(mu, 0) - eta * S / 2)]
+    # Stationarity of L on a quadratic L = ½ h θ²: θ_{k−1} = θ_k − v_k and ⟨L(θ_k)⟩ = ⟨L(θ_{k−1})⟩
+    # give ⟨v·∇L⟩ = ½ h ⟨v²⟩ (the term that keeps the g_B form from being g_B-only).
+    hq = sp.Symbol("h", positive=True)
+    Lq = lambda t: hq * t**2 / 2  # noqa: E731
+    balance = sp.expand(Lq(th) - Lq(th - v))  # must average to zero
+    Q_L = sp.solve(sp.Eq(expectation(balance, (th, v), {th * v: Q / hq, v**2: V}), 0), Q)[0]
+    checks.append(identity("stationarity of L (quadratic): ⟨v·∇L⟩ = ½ h ⟨v²⟩", Q_L - hq * V / 2))
     # Matrix form, 2 × 2: unknown ⟨θvᵀ⟩ (X, general), ⟨vvᵀ⟩ (V, symmetric), the symmetric part
     # of ⟨θ∇Lᵀ⟩ (Gs); the antisymmetric part (a) and the other moments are free.
     sym = lambda n: sp.Matrix(2, 2, sp.symbols(f"{n}11 {n}12 {n}12 {n}22"))  # noqa: E731
@@ -391,7 +398,7 @@ def fdr_momentum():
                             float(G_g.subs({eta: lr, mu: m, S: Sn, Q: Qn})), np.trace(Gn), rtol=1e-9))
         checks.append(Check(f"η={lr}, μ={m}: ⟨v·∇L⟩ = ½ tr(H⟨vvᵀ⟩) on a quadratic",
                             0.5 * np.trace(H @ VV), Qn, rtol=1e-9))
-    return Derivation("fdr_momentum", "v' = μv − η g_B, θ' = θ + v'; stationarity of θθᵀ, θvᵀ, vvᵀ",
+    return Derivation("fdr_momentum", "v' = μv − η g_B, θ' = θ + v'; stationarity of θθᵀ, θvᵀ, vvᵀ, L",
                       sp.Tuple(sp.Eq(sp.Symbol("⟨θ·∇L⟩"), G_v), sp.Eq(sp.Symbol("⟨θ·∇L⟩"), G_g)), checks)
 
 

@@ -21,6 +21,22 @@ velocity that produced ``θ_k``):
   ``O(ηλμ/(1 − μ))``. Dropping it leaves the ``g_B``-only form with the noise-scale factor
   ``η/(1 − μ)`` (:mod:`analysis.noise_scale`), exact only to leading order.
 
+Linear learning (Han, Park, Lee & Han 2021) and deep linear networks. For
+``L = (1/2N) Σ ‖y_n − W x_n‖²`` with ``δ = W − W*``: ``⟨δᵀδ⟩Σ_xx + Σ_xx⟨δᵀδ⟩ = η⟨G_BᵀG_B⟩`` and
+``⟨L⟩ − L* = (η/4)⟨‖G_B‖²_F⟩`` (:func:`linear_learning_relations`). For a deep linear network
+``P = W_D ⋯ W_1``, ``L = ½ tr(PΣ_xxPᵀ) − tr(Σ_yxPᵀ) + const`` is linear in each layer's factor,
+so ``W_l·∇_{W_l}L = tr((PΣ_xx − Σ_yx)Pᵀ)`` for every layer ``l``
+(:func:`analysis.derivations.deep_linear_layer_identity`), and FDR2 traced over layer ``l``'s
+block gives the deep form
+
+``⟨tr((PΣ_xx − Σ_yx)Pᵀ)⟩ = (η/2)⟨‖∂_{W_l} L_B‖²_F⟩``  for every ``l``:
+
+the mini-batch gradient's squared norm is shared equally between the layers, and
+``D ⟨tr((PΣ_xx − Σ_yx)Pᵀ)⟩ = (η/2)⟨‖g_B‖²⟩``. ``D = 1`` with the origin at ``W*`` is the
+linear-learning trace form (``tr((PΣ_xx − Σ_yx)Pᵀ) = 2(L − L*) + tr(δΣ_xxW*ᵀ)`` and
+``⟨δΣ_xx⟩ = ⟨∇L⟩ = 0``). Measure it with ``FDRObserver(..., blocks=net.offsets)``: relations
+``"FDR1_block{l}"``.
+
 Estimators. An observer (``simulate(..., observe=...)``) records per replica, every ``every``
 steps, the scalars ``θ·∇L``, ``E_B[‖g_B‖² | θ] = ‖∇L‖² + c_b tr C(θ)`` (``c_b`` from
 :func:`landscape_sde.noise.batch_noise_factor`), ``L`` and, with momentum, ``‖v‖²`` and
@@ -105,6 +121,9 @@ class FDRObserver:
         ``δᵀ∇L`` and ``E_B[G_BᵀG_B]`` (``cols × cols``), and ``vᵀv``. ``(1, dim)`` is FDR2 in
         parameter space; ``(d_out, d_in)`` for a one-layer linear network is the linear-learning
         identity of Han et al. Costs ``O(cols²)`` numbers per replica and observation.
+
+    Each observation costs one full and ``N`` per-sample gradients per replica (``O(N · dim)``
+    memory per replica), so observe every few relaxation times rather than every step.
     """
 
     def __init__(self, model, scheme, origin=None, blocks=None, matrix_shape=None):
