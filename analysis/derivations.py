@@ -439,7 +439,8 @@ def linear_learning_identity():
     grad = sp.Matrix(2, 2, lambda i, j: sp.diff(loss(W), W[i, j]))
     delta = W - W_star
     checks = [identity("∇L = δ Σ_xx", sum(sp.simplify(grad - delta * Sxx))),
-              identity("L − L* = ½ tr(δᵀ∇L)", sp.simplify(loss(W) - loss(W_star) - (delta.T * grad).trace() / 2))]
+              identity("L − L* = ½ tr(δᵀ∇L)",
+                       sp.simplify(loss(W) - loss(W_star) - (delta.T * grad).trace() / 2))]
     # With FDR1 from the origin W*, ⟨δ·∇L⟩ = (η/2)⟨‖G_B‖²⟩, hence ⟨L⟩ − L* = (η/4)⟨‖G_B‖²⟩.
     # Numbers: exact stationary moments of SGD on LinearRegression (state-dependent noise).
     from analysis.stationary import _affine_gradients, linear_sgd_moments
@@ -475,7 +476,8 @@ def deep_linear_layer_identity():
     checks = []
     for l, W in enumerate(Ws):
         euler = sum(W[i, j] * sp.diff(loss, W[i, j]) for i in range(2) for j in range(2))
-        checks.append(identity(f"W_{l + 1}·∇_{{W_{l + 1}}}L = tr((PΣ_xx − Σ_yx)Pᵀ)", sp.expand(euler - common)))
+        checks.append(identity(f"W_{l + 1}·∇_{{W_{l + 1}}}L = tr((PΣ_xx − Σ_yx)Pᵀ)",
+                               sp.expand(euler - common)))
     # Numbers: the compiled gradient of a 3-layer DeepLinearNetwork at random parameters.
     from models.deep_linear import DeepLinearNetwork
     net = DeepLinearNetwork.teacher_student([3, 4, 3, 2], 20, noise=0.3, rng=5)
@@ -500,21 +502,23 @@ def quadratic_temperature():
     # 1-D exact: S = ηC/(h(2 − ηh)); expansion to η².
     T_exact = h * eta * C / (h * (2 - eta * h)) / h
     series = sp.series(T_exact, eta, 0, 3).removeO()
-    checks = [identity("1-D: T = ηC/(2h) + η²C/4 + O(η³)", sp.expand(series - (eta * C / (2 * h) + eta**2 * C / 4)))]
+    checks = [identity("1-D: T = ηC/(2h) + η²C/4 + O(η³)",
+                       sp.expand(series - (eta * C / (2 * h) + eta**2 * C / 4)))]
     H = np.array([[1.5, 0.3], [0.3, 0.6]])
     Sig = np.array([[0.4, 0.1], [0.1, 0.2]])
     errs = []
     for lr in (0.4, 0.2, 0.1):
         S = stationary.discrete_lyapunov(H, Sig, lr)
-        checks.append(Check(f"η={lr}: tr(HS) = (η/2)(tr Σ + tr(HSH))", lr / 2 * (np.trace(Sig) + np.trace(H @ S @ H)),
-                            np.trace(H @ S), rtol=1e-10))
+        checks.append(Check(f"η={lr}: tr(HS) = (η/2)(tr Σ + tr(HSH))",
+                            lr / 2 * (np.trace(Sig) + np.trace(H @ S @ H)), np.trace(H @ S), rtol=1e-10))
         second = lr * np.trace(Sig) / (2 * np.trace(H)) + lr**2 * np.trace(H @ Sig) / (4 * np.trace(H))
         errs.append(abs(np.trace(H @ S) / np.trace(H) - second))
     checks.append(Check("second-order formula: error O(η³) (halving η divides it by 8)", 3.0,
                         float(np.log2(errs[1] / errs[2])), rtol=0.1))
     return Derivation("quadratic_temperature", "T_eff = ⟨θ·∇L⟩/tr H on ½θᵀHθ, additive noise Σ_b",
                       sp.Eq(sp.Symbol("T_eff"), eta * sp.Symbol("tr Σ_b") / (2 * sp.Symbol("tr H"))
-                            + eta**2 * sp.Symbol("tr(HΣ_b)") / (4 * sp.Symbol("tr H")) + sp.O(eta**3)), checks)
+                            + eta**2 * sp.Symbol("tr(HΣ_b)") / (4 * sp.Symbol("tr H"))
+                            + sp.O(eta**3)), checks)
 
 
 # --- runner -----------------------------------------------------------------------------------

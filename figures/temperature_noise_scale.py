@@ -41,7 +41,8 @@ def plot(data, path):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     g = data["g"]
     gg = np.geomspace(g.min() / 1.5, g.max() * 1.5, 50)
-    axes[0].plot(gg, data["sme_slope"] * gg, "k-", lw=1, label="SME: η tr Σ_b/(2 tr H) = g tr C/(2(N−1) tr H)")
+    axes[0].plot(gg, data["sme_slope"] * gg, "k-", lw=1,
+                 label="SME: η tr Σ_b/(2 tr H) = g tr C/(2(N−1) tr H)")
     for k, lr in enumerate(np.unique(data["lr"])):
         m = data["lr"] == lr
         col = f"C{k}"
