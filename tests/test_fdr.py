@@ -21,9 +21,10 @@ C = np.array([[1.0, 0.2], [0.2, 0.5]])
 QUAD = Quadratic(H, C, n_samples=8, center=[0.5, -0.3])
 
 
-def _quad(lr, b, mu, n_steps=4000, burn_in=500, **kw):
-    return fdr.measure_fdr(QUAD, lsde.SGD(lr, b, momentum=mu), QUAD.center, n_steps=n_steps,
-                           n_replicas=64, every=10, burn_in=burn_in, rng=1, origin=QUAD.center,
+def _quad(lr, b, mu, n_steps=4000, burn_in=500, replace=False, **kw):
+    return fdr.measure_fdr(QUAD, lsde.SGD(lr, b, momentum=mu, replace=replace), QUAD.center,
+                           n_steps=n_steps, n_replicas=64, every=10, burn_in=burn_in, rng=1,
+                           origin=QUAD.center,
                            matrix_shape=(1, 2), **kw)
 
 
@@ -79,9 +80,13 @@ def test_block_statistics_standard_error_is_calibrated():
         fdr.block_statistics(x, 500)
 
 
-@pytest.mark.parametrize("lr, b, mu", [(0.1, 1, 0.0), (0.5, 4, 0.0), (0.2, 2, 0.5), (0.05, 2, 0.9)])
-def test_yaida_relations_hold_on_quadratic(lr, b, mu):
-    rel = _quad(lr, b, mu, n_steps=4000 if mu < 0.9 else 8000, burn_in=500 if mu < 0.9 else 2000)[0]
+@pytest.mark.parametrize("lr, b, mu, replace", [(0.1, 1, 0.0, False), (0.5, 4, 0.0, False),
+                                                (0.3, 3, 0.0, True), (0.2, 2, 0.5, False),
+                                                (0.05, 2, 0.9, False)])
+def test_yaida_relations_hold_on_quadratic(lr, b, mu, replace):
+    # replace=True: c_b = 1/b instead of (N − b)/(b(N − 1)) in E_B‖g_B‖²
+    rel = _quad(lr, b, mu, n_steps=4000 if mu < 0.9 else 8000, burn_in=500 if mu < 0.9 else 2000,
+                replace=replace)[0]
     names = ["FDR1", "FDR2"] + (["FDR1_gradient"] if mu else [])
     for name in names:
         assert rel[name].holds, rel[name]
@@ -90,7 +95,8 @@ def test_yaida_relations_hold_on_quadratic(lr, b, mu):
 
 def test_negative_controls_wrong_factors_fail():
     # μ = 0.5: the v-form without (1 + μ), and the g_B-only (leading-order) form, both fail;
-    # μ = 0, η = 0.5: the SME's continuum factor (no ‖∇L‖² term) fails.
+    # μ = 0, η = 0.5: the SME's continuum factor (no ‖∇L‖² term) fails; so does the wrong
+    # batch factor c_b.
     rel, ens, obs = _quad(0.2, 2, 0.5)
     s = obs.split(ens.observables["fdr"]["values"][ens.observables["fdr"]["t"] >= 500])
     wrong = fdr.relation("no (1+μ)", s["theta_grad"].sum(-1), s["velocity_sq"].sum(-1) / (2 * 0.2))
@@ -100,6 +106,13 @@ def test_negative_controls_wrong_factors_fail():
     s = obs.split(ens.observables["fdr"]["values"][ens.observables["fdr"]["t"] >= 500])
     sme = fdr.relation("SME", s["theta_grad"].sum(-1), 0.5 / 2 * (s["batch_grad_sq"] - s["grad_sq"]).sum(-1))
     assert not sme.holds and abs(sme.z) > 8
+    # Sampling with replacement measured with the without-replacement factor c_b fails.
+    rel, ens, obs = _quad(0.3, 3, 0.0, replace=True)
+    s = obs.split(ens.observables["fdr"]["values"][ens.observables["fdr"]["t"] >= 500])
+    ratio = lsde.noise.batch_noise_factor(8, 3) / lsde.noise.batch_noise_factor(8, 3, replace=True)
+    noise = (s["batch_grad_sq"] - s["grad_sq"]).sum(-1)
+    wrong_cb = fdr.relation("c_b", s["theta_grad"].sum(-1), 0.3 / 2 * (s["grad_sq"].sum(-1) + ratio * noise))
+    assert not wrong_cb.holds and abs(wrong_cb.z) > 8
 
 
 def test_negative_control_before_stationarity_fails():
