@@ -8,8 +8,10 @@ returns a :class:`Derivation` whose ``checks`` compare numbers computed two ways
 Registered here (physics.md §2-5): the mini-batch covariance factors, the discrete Lyapunov
 equation of SGD without and with heavy-ball momentum, the second-order drift of the SME, the
 Euler-Maruyama stationary variance, the valley's adiabatic marginal and effective SGD-loss,
-the mean loss under loss-dependent noise (SDE and discrete SGD), and the product network's
-invariant.
+the mean loss under loss-dependent noise (SDE and discrete SGD), the product network's
+invariant, and (§7) Yaida's relations with heavy-ball momentum, FDR2 under state-dependent noise,
+the linear-learning identity, the deep-linear per-layer identity and the effective temperature
+on quadratics.
 """
 import argparse
 import dataclasses
@@ -21,6 +23,7 @@ import scipy.integrate
 import sympy as sp
 
 from analysis import stationary
+from landscape_sde.noise import batch_noise_factor
 
 REGISTRY = {}
 
@@ -327,6 +330,195 @@ def product_network_invariant():
                         float((w_new[0] ** 2 - w_new[1] ** 2) / (w[0] ** 2 - w[1] ** 2)), rtol=1e-12))
     return Derivation("product_network_invariant", "w ← w − η ∇L_B on ½(w1 w2 x − y)²",
                       sp.Eq(sp.Symbol("Δ(w1² − w2²)/(w1² − w2²)"), ratio - 1), checks)
+
+
+# --- §7 fluctuation-dissipation -----------------------------------------------------------
+def _quadratic_moments(H, Sigma, lr, mu):
+    """Exact stationary second moments of heavy-ball SGD on ½θᵀHθ with additive noise Σ:
+    ``(⟨θθᵀ⟩, ⟨θvᵀ⟩, ⟨vvᵀ⟩)`` from the discrete Lyapunov equation of the state (θ, v)."""
+    d = H.shape[0]
+    P = stationary.discrete_lyapunov(H, Sigma, lr, mu, joint=True)
+    return P[:d, :d], P[:d, d:], P[d:, d:]
+
+
+@derivation
+def fdr_momentum():
+    eta, mu = sp.symbols("eta mu", positive=True)
+    # Scalar (trace) form: moments of the dot products at stationarity; g = g_B at θ = θ_k,
+    # v = v_k. E[θ·g] = ⟨θ·∇L⟩ = G and E[v·g] = ⟨v·∇L⟩ = Q (the batch is fresh), ⟨‖g_B‖²⟩ = S.
+    th, v, g = sp.symbols("theta v g")
+    A, X, V, G, Q, S = sp.symbols("A X V G Q S")
+    v_new = mu * v - eta * g
+    th_new = th + v_new
+    moments = {th**2: A, th * v: X, v**2: V, th * g: G, v * g: Q, g**2: S}
+    expect = lambda e: expectation(e, (th, v, g), moments)  # noqa: E731
+    eqs = [sp.Eq(A, expect(th_new**2)), sp.Eq(X, expect(th_new * v_new)), sp.Eq(V, expect(v_new**2))]
+    sol = sp.solve(eqs, [X, G, V], dict=True)[0]
+    G_g = sp.factor(sol[G])
+    G_v = sp.factor(G_g.subs(S, sp.solve(eqs[2], S)[0]))  # eliminate ⟨‖g_B‖²⟩ by stationarity of v·v
+    checks = [identity("⟨θ·∇L⟩ = (1 + μ)/(2η) ⟨‖v‖²⟩", G_v - (1 + mu) / (2 * eta) * V),
+              identity("⟨θ·∇L⟩ = η⟨‖g_B‖²⟩/(2(1 − μ)) − μ⟨v·∇L⟩/(1 − μ)",
+                       G_g - (eta * S / (2 * (1 - mu)) - mu * Q / (1 - mu))),
+              identity("μ = 0: Yaida's (η/2)⟨‖g_B‖²⟩", G_g.subs(mu, 0) - eta * S / 2)]
+    # Stationarity of L on a quadratic L = ½ h θ²: θ_{k−1} = θ_k − v_k and ⟨L(θ_k)⟩ = ⟨L(θ_{k−1})⟩
+    # give ⟨v·∇L⟩ = ½ h ⟨v²⟩ (the term that keeps the g_B form from being g_B-only).
+    hq = sp.Symbol("h", positive=True)
+    Lq = lambda t: hq * t**2 / 2  # noqa: E731
+    balance = sp.expand(Lq(th) - Lq(th - v))  # must average to zero
+    Q_L = sp.solve(sp.Eq(expectation(balance, (th, v), {th * v: Q / hq, v**2: V}), 0), Q)[0]
+    checks.append(identity("stationarity of L (quadratic): ⟨v·∇L⟩ = ½ h ⟨v²⟩", Q_L - hq * V / 2))
+    # Matrix form, 2 × 2: unknown ⟨θvᵀ⟩ (X, general), ⟨vvᵀ⟩ (V, symmetric), the symmetric part
+    # of ⟨θ∇Lᵀ⟩ (Gs); the antisymmetric part (a) and the other moments are free.
+    sym = lambda n: sp.Matrix(2, 2, sp.symbols(f"{n}11 {n}12 {n}12 {n}22"))  # noqa: E731
+    Xm = sp.Matrix(2, 2, sp.symbols("x11 x12 x21 x22"))
+    Vm, Gs, Am, Sm = sym("V"), sym("G"), sym("A"), sym("S")
+    Qm = sp.Matrix(2, 2, sp.symbols("q11 q12 q21 q22"))
+    a = sp.Symbol("a")
+    Gm = Gs + sp.Matrix([[0, a], [-a, 0]])
+    noise = mu**2 * Vm - mu * eta * (Qm + Qm.T) + eta**2 * Sm  # E[v'v'ᵀ]
+    e_tt = Am + mu * (Xm + Xm.T) - eta * (Gm + Gm.T) + noise
+    e_tv = mu * Xm - eta * Gm + noise
+    unknowns = list(Xm) + [Vm[0, 0], Vm[0, 1], Vm[1, 1], Gs[0, 0], Gs[0, 1], Gs[1, 1]]
+    eqs_m = list(e_tt - Am) + list(e_tv - Xm) + list(noise - Vm)
+    sol_m = sp.solve(eqs_m, unknowns, dict=True)[0]
+    residual = ((Gm + Gm.T) - (1 + mu) / eta * Vm).subs(sol_m)
+    checks.append(identity("⟨θ_i∂_jL + θ_j∂_iL⟩ = ((1 + μ)/η)⟨v_i v_j⟩", sum(sp.simplify(residual))))
+    # Numbers: exact stationary moments of heavy-ball SGD on a 2-D quadratic (discrete Lyapunov
+    # of (θ, v)), for several (η, μ); and the quadratic's ⟨v·∇L⟩ = ½⟨vᵀHv⟩ (stationarity of L).
+    H = np.array([[1.5, 0.3], [0.3, 0.6]])
+    Sig = np.array([[0.4, 0.1], [0.1, 0.2]])
+    for lr, m in ((0.3, 0.0), (0.2, 0.5), (0.05, 0.9)):
+        TT, TV, VV = _quadratic_moments(H, Sig, lr, m)
+        Gn = TT @ H
+        Sn = np.trace(H @ TT @ H) + np.trace(Sig)
+        Qn = np.trace(TV @ H)
+        checks.append(Check(f"η={lr}, μ={m}: FDR2 with v, exact Lyapunov moments",
+                            (1 + m) / lr * VV, Gn + Gn.T, rtol=1e-9, atol=1e-12))
+        checks.append(Check(f"η={lr}, μ={m}: trace form with g_B and ⟨v·∇L⟩",
+                            float(G_g.subs({eta: lr, mu: m, S: Sn, Q: Qn})), np.trace(Gn), rtol=1e-9))
+        checks.append(Check(f"η={lr}, μ={m}: ⟨v·∇L⟩ = ½ tr(H⟨vvᵀ⟩) on a quadratic",
+                            0.5 * np.trace(H @ VV), Qn, rtol=1e-9))
+    return Derivation("fdr_momentum", "v' = μv − η g_B, θ' = θ + v'; stationarity of θθᵀ, θvᵀ, vvᵀ, L",
+                      sp.Tuple(sp.Eq(sp.Symbol("⟨θ·∇L⟩"), G_v), sp.Eq(sp.Symbol("⟨θ·∇L⟩"), G_g)), checks)
+
+
+@derivation
+def fdr_state_dependent_noise():
+    # Yaida's FDR2 for μ = 0 is the μ = 0 case of fdr_momentum (v = −η g_B); here it is checked
+    # where the noise depends on θ: exact stationary moments of SGD on linear regression.
+    from analysis.stationary import _affine_gradients, linear_sgd_moments
+    from models import LinearRegression
+    eta = sp.Symbol("eta", positive=True)
+    lin = LinearRegression.teacher_student(12, 3, noise=0.5, rng=4)
+    A = _affine_gradients(lin)
+    J, c = A.mean(axis=0)[:, :3], A.mean(axis=0)[:, 3]
+    dA = A - A.mean(axis=0)
+    checks = []
+    for lr, b in ((0.05, 1), (0.2, 4), (0.3, 12)):
+        m, S = linear_sgd_moments(lin, lr, b)
+        Z = np.zeros((4, 4))
+        Z[:3, :3], Z[:3, 3], Z[3, :3], Z[3, 3] = S + np.outer(m, m), m, m, 1.0  # E[zzᵀ], z = (θ, 1)
+        grad_grad = A.mean(axis=0) @ Z @ A.mean(axis=0).T  # E[∇L ∇Lᵀ]
+        cov = np.einsum("nab,bc,ndc->ad", dA, Z, dA) / lin.n_samples  # E[C(θ)]
+        c_b = batch_noise_factor(lin.n_samples, b)
+        theta_grad = Z[:3, :3] @ J.T + np.outer(m, c)  # E[θ ∇Lᵀ]
+        checks.append(Check(f"linreg N=12, η={lr}, b={b}: FDR2 on exact moments",
+                            lr * (grad_grad + c_b * cov), theta_grad + theta_grad.T, rtol=1e-8, atol=1e-12))
+    return Derivation("fdr_state_dependent_noise", "θ' = θ − η g_B, noise depends on θ",
+                      sp.Eq(sp.Symbol("⟨θ_i∂_jL + θ_j∂_iL⟩"), eta * sp.Symbol("⟨(g_B g_Bᵀ)_ij⟩")), checks)
+
+
+@derivation
+def linear_learning_identity():
+    eta = sp.Symbol("eta", positive=True)
+    Sxx = sp.Matrix(2, 2, sp.symbols("s11 s12 s12 s22"))
+    Syx = sp.Matrix(2, 2, sp.symbols("r11 r12 r21 r22"))
+    W = sp.Matrix(2, 2, sp.symbols("w11 w12 w21 w22"))
+    loss = lambda M: (M * Sxx * M.T).trace() / 2 - (Syx * M.T).trace()  # noqa: E731  (+ const)
+    W_star = Syx * Sxx.inv()
+    grad = sp.Matrix(2, 2, lambda i, j: sp.diff(loss(W), W[i, j]))
+    delta = W - W_star
+    checks = [identity("∇L = δ Σ_xx", sum(sp.simplify(grad - delta * Sxx))),
+              identity("L − L* = ½ tr(δᵀ∇L)",
+                       sp.simplify(loss(W) - loss(W_star) - (delta.T * grad).trace() / 2))]
+    # With FDR1 from the origin W*, ⟨δ·∇L⟩ = (η/2)⟨‖G_B‖²⟩, hence ⟨L⟩ − L* = (η/4)⟨‖G_B‖²⟩.
+    # Numbers: exact stationary moments of SGD on LinearRegression (state-dependent noise).
+    from analysis.stationary import _affine_gradients, linear_sgd_moments
+    from models import LinearRegression
+    lin = LinearRegression.teacher_student(12, 3, noise=0.5, rng=4)
+    w = lin.minimizer()
+    A = _affine_gradients(lin)
+    dA = A - A.mean(axis=0)
+    H = lin.hessian(w)
+    for lr, b in ((0.05, 1), (0.2, 4)):
+        m, S = linear_sgd_moments(lin, lr, b)
+        Z = np.zeros((4, 4))
+        Z[:3, :3], Z[:3, 3], Z[3, :3], Z[3, 3] = S + np.outer(m, m), m, m, 1.0
+        sq = np.trace(A.mean(axis=0) @ Z @ A.mean(axis=0).T) + batch_noise_factor(12, b) * \
+            np.einsum("nab,bc,nac->", dA, Z, dA) / 12
+        excess = 0.5 * np.trace(H @ (S + np.outer(m - w, m - w)))
+        checks.append(Check(f"linreg N=12, η={lr}, b={b}: ⟨L⟩ − L* = (η/4)⟨‖g_B‖²⟩", lr / 4 * sq, excess,
+                            rtol=1e-8))
+    return Derivation("linear_learning_identity", "L = (1/2N) Σ ‖y − Wx‖², δ = W − W*, FDR1 from W*",
+                      sp.Eq(sp.Symbol("⟨L⟩ − L*"), eta / 4 * sp.Symbol("⟨‖G_B‖²⟩")), checks)
+
+
+@derivation
+def deep_linear_layer_identity():
+    # L(W_1..W_D) = ½ tr(P Σ_xx Pᵀ) − tr(Σ_yx Pᵀ) + const, P = W_D ⋯ W_1: L is homogeneous of
+    # degree one in each layer's contribution to P, so W_l·∇_{W_l}L = tr(∇_P L Pᵀ) for every l.
+    Sxx = sp.Matrix(2, 2, sp.symbols("s11 s12 s12 s22"))
+    Syx = sp.Matrix(2, 2, sp.symbols("r11 r12 r21 r22"))
+    Ws = [sp.Matrix(2, 2, sp.symbols(f"w{l}_11 w{l}_12 w{l}_21 w{l}_22")) for l in range(3)]
+    P = Ws[2] * Ws[1] * Ws[0]
+    loss = (P * Sxx * P.T).trace() / 2 - (Syx * P.T).trace()
+    common = ((P * Sxx - Syx) * P.T).trace()
+    checks = []
+    for l, W in enumerate(Ws):
+        euler = sum(W[i, j] * sp.diff(loss, W[i, j]) for i in range(2) for j in range(2))
+        checks.append(identity(f"W_{l + 1}·∇_{{W_{l + 1}}}L = tr((PΣ_xx − Σ_yx)Pᵀ)",
+                               sp.expand(euler - common)))
+    # Numbers: the compiled gradient of a 3-layer DeepLinearNetwork at random parameters.
+    from models.deep_linear import DeepLinearNetwork
+    net = DeepLinearNetwork.teacher_student([3, 4, 3, 2], 20, noise=0.3, rng=5)
+    theta = net.init(rng=6)
+    g = np.empty(net.dim)
+    net.compiled("grad")(theta, net.data, g)
+    Pn = net.product(theta)
+    Sx, Sy = net.X.T @ net.X / 20, net.Y.T @ net.X / 20
+    value = np.trace((Pn @ Sx - Sy) @ Pn.T)
+    for l, (a, e) in enumerate(zip(net.offsets[:-1], net.offsets[1:])):
+        checks.append(Check(f"3-layer net: layer {l + 1} vs tr((PΣ_xx − Σ_yx)Pᵀ)", value,
+                            float(theta[a:e] @ g[a:e]), rtol=1e-10))
+    result = sp.Eq(sp.Symbol("⟨W_l·∇_{W_l}L⟩"), sp.Symbol("(η/2)⟨‖∂_{W_l}L_B‖²⟩"))
+    return Derivation("deep_linear_layer_identity",
+                      "P = W_D⋯W_1; FDR2 traced over one layer's block", result, checks)
+
+
+@derivation
+def quadratic_temperature():
+    eta, h, C = sp.symbols("eta h C", positive=True)
+    # T_eff = ⟨θ·∇L⟩ / tr H. Trace of HS + SH − ηHSH = ηΣ: tr(HS) = (η/2)(tr Σ + tr(HSH)).
+    # 1-D exact: S = ηC/(h(2 − ηh)); expansion to η².
+    T_exact = h * eta * C / (h * (2 - eta * h)) / h
+    series = sp.series(T_exact, eta, 0, 3).removeO()
+    checks = [identity("1-D: T = ηC/(2h) + η²C/4 + O(η³)",
+                       sp.expand(series - (eta * C / (2 * h) + eta**2 * C / 4)))]
+    H = np.array([[1.5, 0.3], [0.3, 0.6]])
+    Sig = np.array([[0.4, 0.1], [0.1, 0.2]])
+    errs = []
+    for lr in (0.4, 0.2, 0.1):
+        S = stationary.discrete_lyapunov(H, Sig, lr)
+        checks.append(Check(f"η={lr}: tr(HS) = (η/2)(tr Σ + tr(HSH))",
+                            lr / 2 * (np.trace(Sig) + np.trace(H @ S @ H)), np.trace(H @ S), rtol=1e-10))
+        second = lr * np.trace(Sig) / (2 * np.trace(H)) + lr**2 * np.trace(H @ Sig) / (4 * np.trace(H))
+        errs.append(abs(np.trace(H @ S) / np.trace(H) - second))
+    checks.append(Check("second-order formula: error O(η³) (halving η divides it by 8)", 3.0,
+                        float(np.log2(errs[1] / errs[2])), rtol=0.1))
+    return Derivation("quadratic_temperature", "T_eff = ⟨θ·∇L⟩/tr H on ½θᵀHθ, additive noise Σ_b",
+                      sp.Eq(sp.Symbol("T_eff"), eta * sp.Symbol("tr Σ_b") / (2 * sp.Symbol("tr H"))
+                            + eta**2 * sp.Symbol("tr(HΣ_b)") / (4 * sp.Symbol("tr H"))
+                            + sp.O(eta**3)), checks)
 
 
 # --- runner -----------------------------------------------------------------------------------

@@ -21,13 +21,16 @@ __all__ = ["discrete_lyapunov", "discrete_lyapunov_kron", "continuous_lyapunov",
            "euler_maruyama_covariance", "linear_sgd_moments", "boltzmann_moment"]
 
 
-def discrete_lyapunov(H, noise_cov, lr, momentum=0.0):
+def discrete_lyapunov(H, noise_cov, lr, momentum=0.0, joint=False):
     """Stationary covariance of ``θ`` under SGD on ``½ θᵀHθ`` with additive noise.
 
     The iteration is ``v' = μ v − η (Hθ + ε)``, ``θ' = θ + v'`` with ``Cov ε = noise_cov``
     (the mini-batch covariance ``Σ_b``, i.e. already divided by the batch factor). For
     ``μ = 0`` the answer solves ``HS + SH − ηHSH = ηC``. Solved exactly on the state
     ``(θ, v)`` with :func:`scipy.linalg.solve_discrete_lyapunov`.
+
+    ``joint=True`` returns the whole ``2d × 2d`` covariance of ``(θ, v)`` (``v = v_k``, the
+    velocity that produced ``θ_k``) instead of its ``θ`` block.
 
     Raises ``ValueError`` if the iteration is unstable (no stationary state).
     """
@@ -40,7 +43,8 @@ def discrete_lyapunov(H, noise_cov, lr, momentum=0.0):
         raise ValueError(f"lr={lr}, momentum={momentum}: the iteration is unstable "
                          f"(spectral radius >= 1), there is no stationary covariance")
     B = -lr * np.vstack([eye, eye])
-    return scipy.linalg.solve_discrete_lyapunov(A, B @ C @ B.T)[:d, :d]
+    full = scipy.linalg.solve_discrete_lyapunov(A, B @ C @ B.T)
+    return full if joint else full[:d, :d]
 
 
 def discrete_lyapunov_kron(H, noise_cov, lr):

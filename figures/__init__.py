@@ -13,4 +13,6 @@ Images are stable from run to run on one machine: fixed seeds and no timestamps 
 FIGURES = ("stationary_quadratic", "stationary_linreg", "valley_density", "valley_sgd_loss",
            "valley_relaxation", "noise_bound_phase", "product_network", "edge_of_stability_gd",
            "edge_of_stability_tanh",
-           "edge_of_stochastic_stability", "sharpest_directions", "nudged_sgd")
+           "edge_of_stochastic_stability", "sharpest_directions", "nudged_sgd",
+           "fdr_relations", "noise_scale_schedules", "large_batch_gap", "temperature_noise_scale",
+           "fdr_adaptive_schedule")

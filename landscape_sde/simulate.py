@@ -55,7 +55,9 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
         one row per replica (e.g. the sharpness). The run is split into compiled segments at
         those steps, carrying every replica's state, so the paths are bit-identical to a run
         without observers. Results: ``ensemble.observables[name]`` = ``{"t": steps,
-        "values": (n_obs, n_replicas, ...)}``, NaN for diverged replicas.
+        "values": (n_obs, n_replicas, ...)}``, NaN for diverged replicas. A spec
+        ``(every, function, "velocity")`` calls ``function(theta, velocity)`` with the
+        heavy-ball velocity ``v_k = θ_k − θ_{k−1}`` too (schemes with momentum only).
 
     Returns
     -------
@@ -92,7 +94,7 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
     theta0 = np.ascontiguousarray(np.broadcast_to(theta0, (n_replicas, model.dim)))
     structure, iparams, fparams = scheme.config(model)
     seed = as_seed_sequence(rng)
-    observe = _check_observers(observe, n_steps)
+    observe = _check_observers(observe, n_steps, structure[2])
 
     grad_kind, noise_kind, momentum, project = structure
     run = trajectory_driver(model.kernels, grad_kind, noise_kind, momentum, model.dim, project)
@@ -103,7 +105,7 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
     diverged_at = np.full(n_replicas, -1, dtype=np.int64)
     key = root_key(seed)
     # Segments end at observation and NSGD refresh steps; otherwise the run is one segment.
-    ends = sorted({n_steps, *[t for every, _ in observe.values() for t in range(0, n_steps + 1, every)],
+    ends = sorted({n_steps, *[t for every, *_ in observe.values() for t in range(0, n_steps + 1, every)],
                    *(range(refresh, n_steps, refresh) if refresh else ())})
     obs_values = {name: [] for name in observe}
     obs_steps = {name: [] for name in observe}
@@ -122,10 +124,11 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
         theta[np.isin(steps, seg)] = seg_theta[keep]
         loss[np.isin(steps, seg)] = seg_loss[keep]
         current = np.ascontiguousarray(seg_theta[-1])
-        for name, (every, fn) in observe.items():
+        for name, (every, fn, with_v) in observe.items():
             if k1 % every == 0:
                 obs_steps[name].append(k1)
-                obs_values[name].append(_observe(fn, name, current, diverged_at < 0))
+                obs_values[name].append(_observe(fn, name, current, diverged_at < 0,
+                                                 state[1] if with_v else None))
         k0, fresh = k1, False
     observables = {name: {"t": np.array(obs_steps[name], dtype=np.int64),
                           "values": _stack_observations(obs_values[name], n_replicas)}
@@ -179,7 +182,7 @@ def _run_chunks(run, args, state, fresh, k0, n_replicas):
             list(pool.map(call, range(n_threads)))
 
 
-def _check_observers(observe, n_steps):
+def _check_observers(observe, n_steps, momentum=False):
     if observe is None:
         return {}
     if not isinstance(observe, dict):
@@ -187,18 +190,24 @@ def _check_observers(observe, n_steps):
                         f"got {type(observe).__name__}")
     out = {}
     for name, spec in observe.items():
-        if not (isinstance(spec, tuple) and len(spec) == 2 and callable(spec[1])):
-            raise TypeError(f"observe[{name!r}]: expected (every, function), got {spec!r}")
-        out[str(name)] = (_v.integer(f"observe[{name!r}] every", spec[0], low=1, high=n_steps), spec[1])
+        if not (isinstance(spec, tuple) and len(spec) in (2, 3) and callable(spec[1])
+                and spec[2:] in ((), ("velocity",))):
+            raise TypeError(f"observe[{name!r}]: expected (every, function) or (every, function, "
+                            f"'velocity'), got {spec!r}")
+        if spec[2:] and not momentum:
+            raise ValueError(f"observe[{name!r}]: 'velocity' needs a scheme with momentum > 0")
+        out[str(name)] = (_v.integer(f"observe[{name!r}] every", spec[0], low=1, high=n_steps),
+                          spec[1], bool(spec[2:]))
     return out
 
 
-def _observe(fn, name, theta, alive):
+def _observe(fn, name, theta, alive, velocity=None):
     """Apply an observer to the live replicas; diverged ones get NaN. ``None`` once every
     replica has diverged (the function is not called on an empty set)."""
     if not alive.any():
         return None
-    values = np.asarray(fn(theta[alive]), dtype=np.float64)
+    values = np.asarray(fn(theta[alive]) if velocity is None else
+                        fn(theta[alive], velocity[alive]), dtype=np.float64)
     if values.shape[:1] != (int(alive.sum()),):
         raise ValueError(f"observe[{name!r}]: the function must return one row per replica, "
                          f"got shape {values.shape} for {int(alive.sum())} replicas")
