@@ -53,7 +53,7 @@ def plot(data, path):
         axes[0].plot(g[m], data["T_exact"][m], "_", color=col, ms=14, mew=2)
         axes[1].errorbar(g[m], data["T_fluctuation"][m] / data["T_sme"][m],
                          data["T_fluctuation_se"][m] / data["T_sme"][m], fmt="x", color=col, ms=6,
-                         label=f"η = {lr:g}: measured (η/2)⟨‖g_B‖²⟩/(tr H · T_SME)")
+                         label=f"η = {lr:g}")
         axes[1].plot(g[m], data["T_exact"][m] / data["T_sme"][m], "_", color=col, ms=14, mew=2)
         axes[1].plot(g[m], data["T_second_order"][m] / data["T_sme"][m], ".", color=col, ms=4)
     axes[1].plot(gg, np.ones_like(gg), "k-", lw=1)
@@ -62,7 +62,8 @@ def plot(data, path):
     axes[0].legend(fontsize=7)
     axes[1].set(xscale="log", xlabel="noise scale g", ylabel="T_eff / T_SME", ylim=(0.9, None),
                 title="SGD runs hotter than its SME: — exact, · to O(η²)")
-    axes[1].legend(fontsize=7, loc="center left")
+    axes[1].legend(fontsize=7, loc="upper left", title="x: (η/2)⟨‖g_B‖²⟩/(tr H·T_SME)",
+                   title_fontsize=7)
     fig.suptitle("Quadratic with additive noise, N = 16: T_eff collapses onto g for small η "
                  "(the SME depends on η, b only through g); the discrete correction grows with η",
                  fontsize=10)
