@@ -11,7 +11,8 @@ from .ensemble import Ensemble
 from .model import KernelSpec, Model, Potential
 from .schemes import GD, NSGD, SGD, SME, AnisotropicLangevin, Langevin, LeimkuhlerMatthews, Scheme
 from .simulate import simulate
+from .streaming import Streaming
 
-__all__ = ["simulate", "Ensemble", "Model", "Potential", "KernelSpec", "Scheme", "GD", "SGD",
+__all__ = ["simulate", "Streaming", "Ensemble", "Model", "Potential", "KernelSpec", "Scheme", "GD", "SGD",
            "NSGD", "SME", "Langevin", "LeimkuhlerMatthews", "AnisotropicLangevin", "fields",
            "fokker_planck", "hessian", "noise", "rng", "symbolic", "__version__"]
