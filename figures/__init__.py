@@ -11,4 +11,5 @@ Each figure is a module of this package with
 Images are stable from run to run on one machine: fixed seeds and no timestamps in metadata.
 """
 FIGURES = ("stationary_quadratic", "stationary_linreg", "valley_density", "valley_sgd_loss",
-           "valley_relaxation", "noise_bound_phase", "product_network", "edge_of_stability_gd")
+           "valley_relaxation", "noise_bound_phase", "product_network", "edge_of_stability_gd",
+           "sweep_phase_diagram", "sweep_sharpness")
