@@ -10,10 +10,11 @@ reduces to the same line here (``Σ_H = 0``): there is no batch-size dependence 
 product network with noiseless labels (``y = x``) the minima interpolate and the per-sample
 Hessians ``x_n² g gᵀ`` fluctuate: the exact mean-square criterion (``analysis.stability``, equal
 to Wu-Ma-E since these Hessians commute) predicts the starting minimum ``w*`` turns unstable at
-``η_c(b)``, far below GD's ``2/S(w*)`` for small batches. Leaving ``w*`` is not diverging: the
-replicas move along the valley to flatter minima, and only where no minimum is stable enough
-do they run off, so the diverged fraction is compared with ``η_c(b)`` on the flattest minimum
-``S = 2 m₂`` as well.
+``η_c(b)``, far below GD's ``2/S(w*)`` for small batches. It is a bound, not the typical
+behaviour: the mean square grows first through rare large excursions, and the typical replica
+leaves ``w*`` at a somewhat larger η. Leaving ``w*`` is not diverging: the replicas move along
+the valley to flatter minima, and divergence sets in near ``η_c(b)`` of the flattest minimum
+``S = 2 m₂``, also drawn.
 """
 import functools
 import tempfile
