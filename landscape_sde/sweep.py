@@ -273,6 +273,12 @@ class _Writer:
         # Asynchronous array handles, opened once (opening reads metadata from disk), driven
         # by this writer's own event loop: a cell's observables are written concurrently in
         # one pass, then its status (a synchronous zarr write costs ~2 ms of round trips each).
+        # zarr 2 (Python 3.10) has no asynchronous API: plain synchronous writes there.
+        import zarr
+        if int(zarr.__version__.split(".")[0]) < 3:
+            group = _zarr_group(self.store)
+            self.loop, self.arrays = None, {name: group[name] for name in group.array_keys()}
+            return
         import zarr.api.asynchronous as zarr_async
         if getattr(self, "loop", None) is None:
             self.loop = asyncio.new_event_loop()
@@ -283,6 +289,11 @@ class _Writer:
         self.arrays = self.loop.run_until_complete(open_all())
 
     def _put(self, items, idx):
+        if self.loop is None:  # zarr 2
+            for name, value in items:
+                self.arrays[name][idx] = value
+            return
+
         async def put():
             await asyncio.gather(*(self.arrays[name].setitem(idx, value) for name, value in items))
         self.loop.run_until_complete(put())
