@@ -198,13 +198,13 @@ def _refresh_projectors(model, scheme, theta, alive, out):
         out[r] = hessian_eigenpairs(model, theta[r], k=scheme.k, tol=1e-8).vectors.T
 
 
-def _run_chunks(run, args, state, fresh, k0, n_replicas, stream_args, block=1, n_chunks=None):
+def _run_chunks(run, args, state, fresh, k0, n_replicas, stream_args, block=1):
     """Replicas are split into contiguous chunks run by the nogil compiled loop on a thread
     pool; each replica runs whole inside one chunk on its own stream, so chunking cannot
     change it. Chunk edges fall on multiples of ``block`` (streaming statistics accumulate
     per block of replicas), so a block is never split between threads."""
     n_blocks = -(-n_replicas // block)
-    n_threads = min(numba.get_num_threads() if n_chunks is None else n_chunks, n_blocks)
+    n_threads = min(numba.get_num_threads(), n_blocks)
     edges = np.minimum(np.linspace(0, n_blocks, n_threads + 1).astype(np.int64) * block, n_replicas)
     call = lambda i: run(*args, edges[i], edges[i + 1], *state, fresh, k0, *stream_args)  # noqa: E731
     if n_threads == 1:
