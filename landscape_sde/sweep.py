@@ -38,8 +38,10 @@ import functools
 import inspect
 import json
 import os
+import pickle
 import platform
 import time
+import uuid
 import traceback
 from pathlib import Path
 
@@ -117,7 +119,16 @@ def sweep(run_cell, grid, store, *, client=None, processes=None, seed=0, dims=No
         raise ValueError("client, processes: give at most one of them")
     retry_failed = _v.boolean("retry_failed", retry_failed)
     progress = _v.boolean("progress", progress)
-    store = Path(os.fspath(store))
+    try:
+        store = Path(os.fspath(store))
+    except TypeError:
+        raise TypeError(f"store: expected a path (str or os.PathLike), got {store!r}") from None
+    if client is not None or processes is not None:
+        try:  # workers receive run_cell by pickle: fail now, not after the first cell
+            pickle.dumps(run_cell)
+        except Exception as exc:  # noqa: BLE001 - any pickling error means the same
+            raise TypeError(f"run_cell: must be picklable for processes= or client= (a "
+                            f"module-level function or a functools.partial of one): {exc}") from None
 
     root = _open_or_create(store, grid, seed, config_text)
     status = _zarr_group(store)["status"][...]
@@ -195,8 +206,9 @@ def _set_threads(n):
 def _dask_results(client, run_cell, tasks, pass_rng):
     from dask.distributed import as_completed
     futures = {}
+    token = uuid.uuid4().hex[:12]  # explicit keys are cached by the scheduler: unique per call
     for idx, params, ss in tasks:
-        key = "lsde-cell-" + "-".join(map(str, idx)) + f"-{ss.entropy % 10**12}"
+        key = f"lsde-cell-{token}-" + "-".join(map(str, idx))
         futures[client.submit(_compute, run_cell, params, ss, pass_rng, key=key, pure=False)] = idx
     for future in as_completed(list(futures)):
         yield futures[future], future.result()

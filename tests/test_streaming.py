@@ -46,6 +46,13 @@ def test_statistics_equal_numpy_on_the_full_run():
     expect = np.where(above.any(axis=0), above.argmax(axis=0), -1)
     np.testing.assert_array_equal(s["first_passage_level"], expect)
     assert (s["first_passage_loss"] >= 0).mean() > 0.5 and (s["first_passage_level"] >= 0).any()
+    # a histogram of a coordinate instead of the loss
+    coord = _run(lsde.Streaming(histogram=(0, 0.0, 1.25, 8))).stats  # θ₀ = 1 inside: [lo, hi)
+    edges = np.linspace(0.0, 1.25, 9)
+    np.testing.assert_array_equal(coord["hist"], [np.histogram(x, bins=edges)[0]
+                                                  for x in full.theta[:, :, 0]])
+    np.testing.assert_array_equal(coord["hist_under"], (full.theta[:, :, 0] < 0).sum(axis=1))
+    assert coord["hist_under"].any()
     # the final-state snapshot is the last saved row, bit for bit
     np.testing.assert_array_equal(st.theta[0], full.theta[-1])
     assert st.t.tolist() == [120] and st.theta.shape == (1, 300, 2)

@@ -72,6 +72,10 @@ def test_bad_arguments_and_mismatched_stores(tmp_path):
         sweep(sgd_cell, GRID, tmp_path / "a.zarr", processes=0)
     with pytest.raises(TypeError, match="run_cell"):
         sweep("sgd", GRID, tmp_path / "a.zarr")
+    with pytest.raises(TypeError, match="picklable"):
+        sweep(lambda lr: {}, {"lr": [1]}, tmp_path / "a.zarr", processes=2)
+    with pytest.raises(TypeError, match="store"):
+        sweep(sgd_cell, GRID, 3.5)
     small = {"x": [1, 3]}
     sweep(flaky_cell, small, tmp_path / "b.zarr", progress=False)
     with pytest.raises(ValueError, match="different grid"):
@@ -138,11 +142,17 @@ def test_dask_local_cluster_stores_the_local_result(tmp_path):
     # 2 worker processes: ~7 s here, most of it cluster start-up and loading the compiled loop
     distributed = pytest.importorskip("dask.distributed")
     local = sweep(sgd_cell, GRID, tmp_path / "local.zarr", dims=DIMS, progress=False)
+    cfg = _config(tmp_path, tmp_path / "cli-local.zarr")
+    cli_local = run_sweep(load_config(cfg), progress=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
                                   processes=True) as cluster, distributed.Client(cluster) as client:
         remote = sweep(sgd_cell, GRID, tmp_path / "dask.zarr", dims=DIMS, client=client,
                        progress=False)
+        # the CLI's --scheduler path: a client of its own on the same cluster
+        cli_remote = run_sweep(load_config(cfg, [f"store={tmp_path / 'cli-dask.zarr'}"]),
+                               scheduler=cluster.scheduler_address, progress=False)
     _same(local, remote)
+    _same(cli_local, cli_remote)
 
 
 def test_cli_overrides_axes_and_errors(tmp_path, capsys):
