@@ -24,8 +24,9 @@ finish. The store is the state of the sweep:
   "diverged" when it returns an observable ``diverged`` that is nonzero everywhere.
 
 Execution: by default cells run one after another in this process, each using numba's threads
-for its replicas; ``processes=n`` runs them on a pool of ``n`` spawned processes (worth it when
-cells are too small to keep the threads busy, see ``benchmarks/bench_sweep.py``); ``client=`` a
+for its replicas; ``processes=n`` runs them on a pool of ``n`` spawned processes (on the 2-core
+development machine it never beat the default, see ``benchmarks/README.md``: it is meant for
+machines with more cores than a cell's replicas can use); ``client=`` a
 :class:`dask.distributed.Client` runs them on a Dask cluster. Only this process writes the
 store, in the order results arrive; the stored values do not depend on that order.
 
