@@ -1,21 +1,22 @@
 """Command line: ``python -m landscape_sde sweep CONFIG.toml [key=value ...] [options]``.
 
-The TOML file describes one sweep (see :func:`landscape_sde.sweep`)::
+The TOML file describes one sweep (see :func:`landscape_sde.sweep`;
+``examples/sweep_quadratic.toml`` is a complete one)::
 
-    cell = "figures.phase_diagram:quadratic_cell"   # module:function, importable from here
-    store = "phase.zarr"
+    cell = "figures.sweep_phase_diagram:quadratic_cell"   # module:function, importable from here
+    store = "quadratic_sweep.zarr"
     seed = 0
 
-    [grid]                        # axis = list, or a table {linspace|logspace|geomspace|range = [...]}
-    lr = {linspace = [0.05, 0.6, 12]}
-    batch_size = [1, 2, 4, 8]
-    seed = {range = [0, 4]}
+    [grid]                 # axis = list, or a table {linspace|logspace|geomspace|range = [...]}
+    lr = {linspace = [0.3, 0.7, 9]}
+    batch_size = [1, 4, 16]
+    seed = {range = [0, 2]}
 
-    [params]                      # fixed keyword arguments of every cell
+    [params]               # fixed keyword arguments of every cell
+    h = [1.0, 4.0]
     n_steps = 1000
 
-    [dims]                        # dimension names of array observables
-    loss_mean = ["t"]
+    [dims]                 # dimension names of array observables, e.g. loss_mean = ["t"]
 
 ``key=value`` arguments override entries, with dotted keys and TOML values, the habit of
 Hydra without depending on it: ``grid.lr=[0.1,0.2]``, ``params.n_steps=500``,
