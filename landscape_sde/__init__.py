@@ -11,7 +11,9 @@ from .ensemble import Ensemble
 from .model import KernelSpec, Model, Potential
 from .schemes import GD, NSGD, SGD, SME, AnisotropicLangevin, Langevin, LeimkuhlerMatthews, Scheme
 from .simulate import simulate
+from .streaming import Streaming
+from .sweep import sweep
 
-__all__ = ["simulate", "Ensemble", "Model", "Potential", "KernelSpec", "Scheme", "GD", "SGD",
+__all__ = ["simulate", "Streaming", "sweep", "Ensemble", "Model", "Potential", "KernelSpec", "Scheme", "GD", "SGD",
            "NSGD", "SME", "Langevin", "LeimkuhlerMatthews", "AnisotropicLangevin", "fields",
            "fokker_planck", "hessian", "noise", "rng", "symbolic", "__version__"]

@@ -32,6 +32,12 @@ class Ensemble:
     observables : dict
         ``{name: {"t": steps, "values": array (n_obs, n_replicas, ...)}}`` recorded by
         ``simulate(..., observe=...)``.
+    stats : dict
+        Streaming statistics of ``simulate(..., stream=Streaming(...))`` (arrays; see
+        :mod:`landscape_sde.streaming`): ``t``, ``coords``, ``count``, ``mean`` and ``var``
+        ``(n_saved, len(coords) + 1)`` (last column: the loss), optionally ``hist``,
+        ``hist_under``, ``hist_over``, ``hist_edges``, ``first_passage_loss``,
+        ``first_passage_level``. Then ``theta``/``loss`` hold only the final state.
     """
 
     t: np.ndarray
@@ -41,6 +47,7 @@ class Ensemble:
     diverged_at: np.ndarray
     meta: dict
     observables: dict = dataclasses.field(default_factory=dict)
+    stats: dict = dataclasses.field(default_factory=dict)
 
     @property
     def n_replicas(self):
@@ -61,6 +68,8 @@ class Ensemble:
         for name, obs in self.observables.items():
             arrays[f"obs_t/{name}"] = obs["t"]
             arrays[f"obs_values/{name}"] = obs["values"]
+        for name, value in self.stats.items():
+            arrays[f"stats/{name}"] = value
         with open(path, "wb") as fh:
             np.savez(fh, meta=np.array(json.dumps(self.meta)), **arrays)
 
@@ -70,7 +79,9 @@ class Ensemble:
         with np.load(path, allow_pickle=False) as f:
             obs = {k.split("/", 1)[1]: {"t": f[k], "values": f["obs_values/" + k.split("/", 1)[1]]}
                    for k in f.files if k.startswith("obs_t/")}
-            return cls(**{k: f[k] for k in _ARRAYS}, meta=json.loads(str(f["meta"])), observables=obs)
+            stats = {k.split("/", 1)[1]: f[k] for k in f.files if k.startswith("stats/")}
+            return cls(**{k: f[k] for k in _ARRAYS}, meta=json.loads(str(f["meta"])),
+                       observables=obs, stats=stats)
 
     def __repr__(self):
         return (f"Ensemble({self.meta['scheme']['name']} on {self.meta['model']['name']}: "

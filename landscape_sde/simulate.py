@@ -1,23 +1,25 @@
 """The one entry point that runs trajectories: :func:`simulate`."""
 import concurrent.futures
+import dataclasses
 import platform
 
 import numba
 import numpy as np
 
 from . import _validation as _v
-from ._kernels.codegen import trajectory_driver
+from ._kernels.codegen import trajectory_module
 from .ensemble import Ensemble
 from .model import Model
 from .rng import as_seed_sequence, root_key
 from ._kernels import trajectory as _t
 from .schemes.base import Scheme
+from .streaming import Streaming
 
 __all__ = ["simulate"]
 
 
 def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save_at=None,
-             rng=None, divergence_bound=1e10, observe=None):
+             rng=None, divergence_bound=1e10, observe=None, stream=None, progress=False):
     """Run ``n_replicas`` independent trajectories of ``scheme`` on ``model``.
 
     Validates every argument in Python, allocates the outputs and runs one compiled loop over
@@ -58,6 +60,14 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
         "values": (n_obs, n_replicas, ...)}``, NaN for diverged replicas. A spec
         ``(every, function, "velocity")`` calls ``function(theta, velocity)`` with the
         heavy-ball velocity ``v_k = θ_k − θ_{k−1}`` too (schemes with momentum only).
+    stream : landscape_sde.Streaming, optional
+        Accumulate statistics at the saved steps inside the compiled loop instead of storing
+        trajectories (see :mod:`landscape_sde.streaming`): ``ensemble.stats`` holds them, and
+        ``ensemble.theta``/``loss`` hold only the final state (``t = [n_steps]``). Memory does
+        not grow with ``n_steps``; the statistics are bit-identical for any thread count.
+    progress : bool
+        Show a progress bar on stderr (steps done, ETA). The run is split into about 20
+        compiled segments carrying every replica's state, so paths are bit-identical.
 
     Returns
     -------
@@ -95,41 +105,63 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
     structure, iparams, fparams = scheme.config(model)
     seed = as_seed_sequence(rng)
     observe = _check_observers(observe, n_steps, structure[2])
+    if stream is not None and not isinstance(stream, Streaming):
+        raise TypeError(f"stream: expected a landscape_sde.Streaming or None, got {type(stream).__name__}")
+    progress = _v.boolean("progress", progress)
 
     grad_kind, noise_kind, momentum, project = structure
-    run = trajectory_driver(model.kernels, grad_kind, noise_kind, momentum, model.dim, project)
+    run = trajectory_module(model.kernels, grad_kind, noise_kind, momentum, model.dim, project).drive
     state = _fresh_state(structure, iparams, n_replicas, model, getattr(scheme, "k", 0))
     refresh = getattr(scheme, "refresh_every", None) if project else None
-    theta = np.empty((steps.size, n_replicas, model.dim))
-    loss = np.empty((steps.size, n_replicas))
+    n_rows = 1 if stream else steps.size  # streaming keeps only the final state
+    theta = np.empty((n_rows, n_replicas, model.dim))
+    loss = np.empty((n_rows, n_replicas))
+    spec = stream or Streaming(coords=())
+    s_int, s_flt, s_cols, *acc = spec.allocate(model.dim, steps.size if stream else 0, n_replicas,
+                                               passage_only=stream is None)
+    block = int(s_int[1]) if stream else 1
     diverged_at = np.full(n_replicas, -1, dtype=np.int64)
     key = root_key(seed)
     # Segments end at observation and NSGD refresh steps; otherwise the run is one segment.
     ends = sorted({n_steps, *[t for every, *_ in observe.values() for t in range(0, n_steps + 1, every)],
-                   *(range(refresh, n_steps, refresh) if refresh else ())})
+                   *(range(refresh, n_steps, refresh) if refresh else ()),
+                   *(np.linspace(0, n_steps, 21).astype(np.int64)[1:].tolist() if progress else ())})
+    bar = _progress_bar(n_steps, "steps") if progress else None
     obs_values = {name: [] for name in observe}
     obs_steps = {name: [] for name in observe}
     current, k0, fresh = theta0, 0, True
     for k1 in ends:
         seg = np.unique(np.concatenate([steps[(steps >= k0) & (steps <= k1)] if fresh
                                         else steps[(steps > k0) & (steps <= k1)], [k1]]))
-        seg_theta = np.empty((seg.size, n_replicas, model.dim))
-        seg_loss = np.empty((seg.size, n_replicas))
+        seg_rows = 1 if stream else seg.size
+        seg_theta = np.empty((seg_rows, n_replicas, model.dim))
+        seg_loss = np.empty((seg_rows, n_replicas))
+        # global save index of each segment save (−1: a segment end that is not a save)
+        s_index = np.where(np.isin(seg, steps), np.searchsorted(steps, seg), -1).astype(np.int64)
         if refresh and k0 % refresh == 0:  # NSGD: fresh top eigenvectors, frozen until the next
             _refresh_projectors(model, scheme, current, diverged_at < 0, state[-1])
         if k1 > k0 or fresh:
             _run_chunks(run, (model.data, current, model.n_samples, iparams, fparams, key, seg,
-                              bound, seg_theta, seg_loss, diverged_at), state, fresh, k0, n_replicas)
-        keep = np.isin(seg, steps)
-        theta[np.isin(steps, seg)] = seg_theta[keep]
-        loss[np.isin(steps, seg)] = seg_loss[keep]
+                              bound, seg_theta, seg_loss, diverged_at), state, fresh, k0, n_replicas,
+                        (s_index, s_int, s_flt, s_cols, *acc), block)
+        if stream:
+            theta[0], loss[0] = seg_theta[0], seg_loss[0]
+        else:
+            keep = np.isin(seg, steps)
+            theta[np.isin(steps, seg)] = seg_theta[keep]
+            loss[np.isin(steps, seg)] = seg_loss[keep]
         current = np.ascontiguousarray(seg_theta[-1])
+        if bar is not None:
+            bar.update(k1 - bar.done)
         for name, (every, fn, with_v) in observe.items():
             if k1 % every == 0:
                 obs_steps[name].append(k1)
                 obs_values[name].append(_observe(fn, name, current, diverged_at < 0,
                                                  state[1] if with_v else None))
         k0, fresh = k1, False
+    if bar is not None:
+        bar.close()
+    stats = spec.results(steps, s_cols, *acc) if stream else {}
     observables = {name: {"t": np.array(obs_steps[name], dtype=np.int64),
                           "values": _stack_observations(obs_values[name], n_replicas)}
                    for name in observe}
@@ -140,12 +172,14 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
         "scheme": {"name": scheme.name, "step": scheme.step, "order": scheme.order,
                    "noise": scheme.noise, "params": scheme.params()},
         "n_steps": n_steps, "n_replicas": n_replicas, "divergence_bound": bound,
+        "stream": dataclasses.asdict(stream) if stream else None,
         "seed": {"entropy": str(seed.entropy), "spawn_key": list(seed.spawn_key)},
         "versions": {"landscape_sde": _version(), "numpy": np.__version__,
                      "numba": numba.__version__, "python": platform.python_version()},
     }
-    return Ensemble(t=steps, theta=theta, loss=loss, diverged=diverged_at >= 0,
-                    diverged_at=diverged_at, meta=meta, observables=observables)
+    return Ensemble(t=steps[-1:] if stream else steps, theta=theta, loss=loss,
+                    diverged=diverged_at >= 0, diverged_at=diverged_at, meta=meta,
+                    observables=observables, stats=stats)
 
 
 def _fresh_state(structure, iparams, n_replicas, model, k=0):
@@ -168,13 +202,15 @@ def _refresh_projectors(model, scheme, theta, alive, out):
         out[r] = hessian_eigenpairs(model, theta[r], k=scheme.k, tol=1e-8).vectors.T
 
 
-def _run_chunks(run, args, state, fresh, k0, n_replicas):
+def _run_chunks(run, args, state, fresh, k0, n_replicas, stream_args, block=1):
     """Replicas are split into contiguous chunks run by the nogil compiled loop on a thread
     pool; each replica runs whole inside one chunk on its own stream, so chunking cannot
-    change it."""
-    n_threads = min(numba.get_num_threads(), n_replicas)
-    edges = np.linspace(0, n_replicas, n_threads + 1).astype(np.int64)
-    call = lambda i: run(*args, edges[i], edges[i + 1], *state, fresh, k0)  # noqa: E731
+    change it. Chunk edges fall on multiples of ``block`` (streaming statistics accumulate
+    per block of replicas), so a block is never split between threads."""
+    n_blocks = -(-n_replicas // block)
+    n_threads = min(numba.get_num_threads(), n_blocks)
+    edges = np.minimum(np.linspace(0, n_blocks, n_threads + 1).astype(np.int64) * block, n_replicas)
+    call = lambda i: run(*args, edges[i], edges[i + 1], *state, fresh, k0, *stream_args)  # noqa: E731
     if n_threads == 1:
         call(0)
     else:
@@ -221,6 +257,11 @@ def _stack_observations(values, n_replicas):
     the shape of the others."""
     shape = next((v.shape for v in values if v is not None), (n_replicas,))
     return np.stack([np.full(shape, np.nan) if v is None else v for v in values])
+
+
+def _progress_bar(total, unit):
+    from .progress import ProgressBar
+    return ProgressBar(total, unit)
 
 
 def _version():

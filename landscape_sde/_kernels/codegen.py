@@ -95,9 +95,14 @@ def bind(template, spec, name, **constants):
 SMALL_DIM = 8  # models up to this dimension get loops unrolled over a constant dimension
 
 
-@functools.lru_cache(maxsize=None)
 def trajectory_driver(spec, grad_kind, noise_kind, momentum, dim, project=False):
-    """The compiled trajectory loop for the model kernels named by ``spec`` (a KernelSpec), a
+    """``run`` (no streaming statistics) of :func:`trajectory_module`."""
+    return trajectory_module(spec, grad_kind, noise_kind, momentum, dim, project).run
+
+
+@functools.lru_cache(maxsize=None)
+def trajectory_module(spec, grad_kind, noise_kind, momentum, dim, project=False):
+    """The generated module (``drive``, ``run``) of the compiled trajectory loop for the model kernels named by ``spec`` (a KernelSpec), a
     scheme structure (``GRAD_*`` and ``NOISE_*`` codes of :mod:`.trajectory`, whether momentum
     is used), the model dimension (a compile-time constant only if ``dim <= SMALL_DIM``) and
     whether the gradient is nudged along frozen eigenvectors (NSGD)."""
@@ -106,7 +111,7 @@ def trajectory_driver(spec, grad_kind, noise_kind, momentum, dim, project=False)
     name = (f"trajectory_{spec.prefix}_{grad_kind}{noise_kind}{int(bool(momentum))}"
             f"{int(bool(project))}_d{dim}")
     return bind(trajectory, spec, name, GRAD_KIND=int(grad_kind), NOISE_KIND=int(noise_kind),
-                MOMENTUM=bool(momentum), DIM=dim, PROJECT=bool(project)).run
+                MOMENTUM=bool(momentum), DIM=dim, PROJECT=bool(project))
 
 
 @functools.lru_cache(maxsize=None)

@@ -34,6 +34,9 @@ GRAD_FULL, GRAD_BATCH, GRAD_SAMPLES = 0, 1, 2
 SAMPLE_REPLACE, SAMPLE_WITHOUT, SAMPLE_SHUFFLE = 0, 1, 2
 NOISE_NONE, NOISE_EM, NOISE_LM, NOISE_SME, NOISE_MODEL = 0, 1, 2, 3, 4
 # runtime parameters: iparams = [batch_size, sampling]; fparams = [h, mu, sigma, 1 − γ]
+# streaming: s_int = [on, block size, histogram column (−2 none, −1 loss, j), n_bins,
+# loss first passage on, level first passage on]; s_flt = [hist lo, hist hi, loss_below, abs_above]
+STREAM_NINT = 6
 
 # >>> bound by codegen
 model_loss = model_grad = model_batch_grad = model_sample_grads = model_diffusion = None
@@ -45,6 +48,14 @@ GRAD_KIND, NOISE_KIND, MOMENTUM, DIM, PROJECT = GRAD_FULL, NOISE_NONE, False, 0,
 def _padded(n, dtype=np.float64):
     """A work vector of length ``n`` with 64 bytes of unused padding on each side."""
     return np.empty(n + 16, dtype)[8:8 + n]
+
+
+@jit
+def _abs_max(th):
+    m = 0.0
+    for j in range(th.shape[0]):
+        m = max(m, abs(th[j]))
+    return m
 
 
 @jit
@@ -81,6 +92,45 @@ def _draw_batch(sampling, n, perm, pos, idx, s0, s1, s2, s3):
 def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
         theta_out, loss_out, diverged_at, first, last,
         st_rng, st_vel, st_xi, st_perm, st_pos, st_E, fresh, k0):
+    """:func:`drive` without streaming statistics (the original signature)."""
+    z1 = np.zeros(0, np.int64)
+    zf = np.zeros(4)
+    z2 = np.zeros((0, 0), np.int64)
+    z3 = np.zeros((0, 0, 0))
+    drive(data, theta0, n_samples, iparams, fparams, key, save_at, bound, theta_out, loss_out,
+          diverged_at, first, last, st_rng, st_vel, st_xi, st_perm, st_pos, st_E, fresh, k0,
+          z1, np.zeros(STREAM_NINT, np.int64), zf, z1, z2, z3, z3,
+          np.zeros((0, 0, 0), np.int64), z2)
+
+
+@jit
+def _accumulate(s, b, th, lval, cols, cnt, mean, m2, hist, hcol, n_bins, lo, hi):
+    """Welford update of block ``b`` at global save ``s`` with one replica's ``(θ[cols], L)``
+    and its histogram count (bins ``n_bins`` on ``[lo, hi)``, then under- and overflow)."""
+    n = cnt[s, b] + 1
+    cnt[s, b] = n
+    nc = cols.shape[0]
+    for c in range(nc + 1):
+        x = lval if c == nc else th[cols[c]]
+        d = x - mean[s, b, c]
+        mean[s, b, c] += d / n
+        m2[s, b, c] += d * (x - mean[s, b, c])
+    if hcol >= -1:
+        x = lval if hcol == -1 else th[hcol]
+        if x < lo:
+            hist[s, b, n_bins] += 1
+        elif x >= hi or not (x == x):  # overflow bin also takes NaN (cannot happen: finite)
+            hist[s, b, n_bins + 1] += 1
+        else:
+            i = int((x - lo) / (hi - lo) * n_bins)
+            hist[s, b, min(i, n_bins - 1)] += 1
+
+
+@jit
+def drive(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
+          theta_out, loss_out, diverged_at, first, last,
+          st_rng, st_vel, st_xi, st_perm, st_pos, st_E, fresh, k0,
+          s_index, s_int, s_flt, s_cols, s_cnt, s_mean, s_m2, s_hist, passage):
     """Integrate replicas ``first..last-1`` from step ``k0`` (state ``theta0``) to step
     ``save_at[-1]``, recording them at the absolute steps ``save_at``.
 
@@ -95,7 +145,26 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
     from ``seed_replica(key, r)`` when ``fresh`` and read from the arrays otherwise, and always
     written back, so consecutive segments reproduce one long run bit for bit. Replica ``r``
     draws only from its own stream, so the range a call covers cannot change a path.
+
+    Streaming statistics (``s_int[0] == 1``; runtime flags, so no extra compiled loop): the
+    saves are not stored per replica; ``theta_out``/``loss_out`` have one row, overwritten
+    at each save (the final-state snapshot, NaN if diverged), and save ``m`` with
+    ``s_index[m] >= 0`` updates block ``r // s_int[1]`` of the accumulators at global save
+    ``s_index[m]``: count ``s_cnt[s, b]``, Welford mean and M2 ``s_mean/s_m2[s, b, c]`` of
+    ``(θ[s_cols], L)`` and, if ``s_int[2] >= -1``, a histogram ``s_hist[s, b]`` of ``L``
+    (``-1``) or ``θ[s_int[2]]`` on ``s_int[3]`` bins over ``[s_flt[0], s_flt[1])`` plus under-
+    and overflow counts. A block's replicas run in order inside one call, so each block's
+    accumulators are deterministic; the caller merges blocks in a fixed order.
+    First passages (independent of the streaming flag; checked at every step ``>= k0``):
+    ``passage[r, 0]`` = first step with ``L(θ) < s_flt[2]`` if ``s_int[4]``, ``passage[r, 1]``
+    = first step with ``max_j |θ_j| > s_flt[3]`` if ``s_int[5]``; entries already ``>= 0``
+    are kept (−1 = not yet).
     """
+    stream = s_int[0] == 1
+    block = s_int[1]
+    hcol, n_bins = s_int[2], s_int[3]
+    fp_loss, fp_level = s_int[4] == 1, s_int[5] == 1
+    h_lo, h_hi, loss_below, abs_above = s_flt[0], s_flt[1], s_flt[2], s_flt[3]
     dim = DIM if DIM > 0 else theta0.shape[1]
     n_save = save_at.shape[0]
     n_steps = save_at[n_save - 1]
@@ -120,7 +189,7 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
         idx[i] = i  # the SME uses all samples; mini-batches overwrite it
     for r in range(first, last):
         if diverged_at[r] >= 0:  # stopped in an earlier segment
-            for m in range(n_save):
+            for m in range(theta_out.shape[0]):
                 theta_out[m, r] = np.nan
                 loss_out[m, r] = np.nan
             continue
@@ -146,9 +215,16 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
             if np.isfinite(lval):
                 theta_out[0, r] = th
                 loss_out[0, r] = lval
+                if stream and s_index[0] >= 0:
+                    _accumulate(s_index[0], r // block, th, lval, s_cols, s_cnt, s_mean, s_m2,
+                                s_hist, hcol, n_bins, h_lo, h_hi)
                 si = 1
             else:
                 div = k0
+        if fp_loss and passage[r, 0] < 0 and div < 0 and model_loss(th, data) < loss_below:
+            passage[r, 0] = k0
+        if fp_level and passage[r, 1] < 0 and div < 0 and _abs_max(th) > abs_above:
+            passage[r, 1] = k0
         next_save = save_at[si] if si < n_save else -1
         n_end = k0 if div >= 0 else n_steps
         for k in range(k0 + 1, n_end + 1):
@@ -207,17 +283,28 @@ def run(data, theta0, n_samples, iparams, fparams, key, save_at, bound,
             if not ok:
                 div = k
                 break
+            if fp_loss and passage[r, 0] < 0 and model_loss(th, data) < loss_below:
+                passage[r, 0] = k
+            if fp_level and passage[r, 1] < 0 and _abs_max(th) > abs_above:
+                passage[r, 1] = k
             if k == next_save:
                 lval = model_loss(th, data)
                 if not np.isfinite(lval):
                     div = k
                     break
-                theta_out[si, r] = th
-                loss_out[si, r] = lval
+                if stream:
+                    theta_out[0, r] = th
+                    loss_out[0, r] = lval
+                    if s_index[si] >= 0:
+                        _accumulate(s_index[si], r // block, th, lval, s_cols, s_cnt, s_mean,
+                                    s_m2, s_hist, hcol, n_bins, h_lo, h_hi)
+                else:
+                    theta_out[si, r] = th
+                    loss_out[si, r] = lval
                 si += 1
                 next_save = save_at[si] if si < n_save else -1
         diverged_at[r] = div
-        for m in range(si, n_save):
+        for m in range(0 if stream and div >= 0 else si, theta_out.shape[0]):
             theta_out[m, r] = np.nan
             loss_out[m, r] = np.nan
         st_rng[r, 0], st_rng[r, 1], st_rng[r, 2], st_rng[r, 3] = s0, s1, s2, s3

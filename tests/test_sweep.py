@@ -1,0 +1,197 @@
+"""landscape_sde.sweep: grid of cells -> zarr store, per-cell seeds, failures, resume after
+SIGKILL, process pool and Dask give the stored result of the local run; the CLI."""
+import functools
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+xr = pytest.importorskip("xarray")
+pytest.importorskip("zarr")
+
+from landscape_sde.__main__ import expand_axis, load_config, main, run_sweep  # noqa: E402
+from landscape_sde.sweep import STATUS, cell_seed, sweep  # noqa: E402
+from tests.sweep_cells import flaky_cell, sgd_cell  # noqa: E402
+
+GRID = {"lr": [0.1, 0.3, 0.6], "batch_size": [1, 3], "seed": [0, 1]}
+DIMS = {"loss_mean": ("t",)}
+OBS = ("diverged", "loss_mean", "final_loss")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _same(a, b):
+    for name in OBS + ("status",):
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+
+
+def test_every_cell_is_stored_with_its_own_seed(tmp_path, capsys):
+    ds = sweep(sgd_cell, GRID, tmp_path / "s.zarr", seed=11, dims=DIMS)
+    assert dict(ds.sizes) == {"lr": 3, "batch_size": 2, "seed": 2, "t": 7}
+    assert ds["loss_mean"].dims == ("lr", "batch_size", "seed", "t")
+    np.testing.assert_array_equal(ds["t"].values, np.arange(0, 61, 10))
+    # lr = 0.6 on h = 4: |1 − 2.4| > 1, every replica diverges (status "diverged")
+    assert (ds["status"].sel(lr=0.6) == STATUS["diverged"]).all()
+    assert (ds["status"].sel(lr=[0.1, 0.3]) == STATUS["done"]).all()
+    assert "12/12 cells" in capsys.readouterr().err
+    # each stored cell equals a direct call with SeedSequence(root, spawn_key=(i, j, k))
+    root = np.random.SeedSequence(11)
+    for idx in [(0, 0, 0), (1, 1, 0), (1, 0, 1)]:
+        params = {k: GRID[k][i] for k, i in zip(GRID, idx)}
+        direct = sgd_cell(**params, rng=cell_seed(root, idx))
+        np.testing.assert_array_equal(ds["loss_mean"].values[idx], direct["loss_mean"])
+    # the seed axis gives distinct replicas (negative control for the seed derivation)
+    assert not np.array_equal(ds["loss_mean"].values[0, 0, 0], ds["loss_mean"].values[0, 0, 1])
+    meta = ds.attrs
+    assert meta["seed_entropy"] == "11" and "zarr" in meta["versions"]
+
+
+def test_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path):
+    ds = sweep(flaky_cell, {"x": [1, 2, 3]}, tmp_path / "f.zarr", progress=False)
+    assert ds["status"].values.tolist() == [STATUS["done"], STATUS["failed"], STATUS["done"]]
+    assert "RuntimeError: cell x=2 is broken" in str(ds["error"].values[1])
+    assert str(ds["error"].values[0]) == "" and np.isnan(ds["y"].values[1])
+    y = ds["y"].values.copy()
+    again = sweep(flaky_cell, {"x": [1, 2, 3]}, tmp_path / "f.zarr", progress=False,
+                  retry_failed=True)  # reruns only x = 2 (still failing)
+    np.testing.assert_array_equal(again["y"].values, y)
+    assert again["status"].values[1] == STATUS["failed"]
+
+
+def test_bad_arguments_and_mismatched_stores(tmp_path):
+    with pytest.raises(TypeError, match="grid"):
+        sweep(sgd_cell, [0.1], tmp_path / "a.zarr")
+    with pytest.raises(ValueError, match="distinct"):
+        sweep(sgd_cell, {"lr": [0.1, 0.1]}, tmp_path / "a.zarr")
+    with pytest.raises(ValueError, match="rng"):
+        sweep(sgd_cell, {"rng": [1]}, tmp_path / "a.zarr")
+    with pytest.raises(ValueError, match="processes"):
+        sweep(sgd_cell, GRID, tmp_path / "a.zarr", processes=0)
+    with pytest.raises(TypeError, match="run_cell"):
+        sweep("sgd", GRID, tmp_path / "a.zarr")
+    with pytest.raises(TypeError, match="picklable"):
+        sweep(lambda lr: {}, {"lr": [1]}, tmp_path / "a.zarr", processes=2)
+    with pytest.raises(TypeError, match="store"):
+        sweep(sgd_cell, GRID, 3.5)
+    small = {"x": [1, 3]}
+    sweep(flaky_cell, small, tmp_path / "b.zarr", progress=False)
+    with pytest.raises(ValueError, match="different grid"):
+        sweep(flaky_cell, {"x": [1, 3, 4]}, tmp_path / "b.zarr", progress=False)
+    with pytest.raises(ValueError, match="seed"):
+        sweep(flaky_cell, small, tmp_path / "b.zarr", seed=1, progress=False)
+    with pytest.raises(ValueError, match="config"):
+        sweep(flaky_cell, small, tmp_path / "b.zarr", config={"a": 1}, progress=False)
+
+
+def _config(tmp_path, store, sleep=0.0):
+    path = tmp_path / "sweep.toml"
+    path.write_text(
+        'cell = "tests.sweep_cells:sgd_cell"\nseed = 3\n'
+        f'store = "{store}"\n'
+        '[grid]\nlr = {linspace = [0.1, 0.6, 3]}\nbatch_size = [1, 3]\nseed = {range = [0, 2]}\n'
+        f'[params]\nn_steps = 60\nsleep = {sleep}\n'
+        '[dims]\nloss_mean = ["t"]\n')
+    return path
+
+
+def test_resume_after_sigkill_matches_an_uninterrupted_sweep(tmp_path):
+    import zarr
+    store = tmp_path / "killed.zarr"
+    cfg = _config(tmp_path, store, sleep=0.25)
+    proc = subprocess.Popen([sys.executable, "-m", "landscape_sde", "sweep", str(cfg),
+                             "--no-progress"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        finished = 0
+        while time.monotonic() < deadline and finished < 4:
+            time.sleep(0.05)
+            try:
+                finished = int((zarr.open_group(store, mode="r")["status"][...] > 0).sum())
+            except Exception:  # noqa: BLE001 - store not created yet
+                finished = 0
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    status = zarr.open_group(store, mode="r")["status"][...]
+    done_before = status > 0
+    assert 4 <= done_before.sum() < status.size, "the kill must land mid-sweep"
+    seconds_before = zarr.open_group(store, mode="r")["seconds"][...]
+    # rerun the same command (in this process, same config): only pending cells run
+    config = load_config(cfg, ["params.sleep=0.25"])
+    resumed = run_sweep(config, progress=False)
+    np.testing.assert_array_equal(resumed["seconds"].values[done_before], seconds_before[done_before])
+    assert (resumed["status"].values > 0).all()
+    clean = run_sweep(load_config(cfg, [f"store={tmp_path / 'clean.zarr'}", "params.sleep=0.25"]),
+                      progress=False)
+    _same(resumed, clean)
+
+
+def test_process_pool_stores_the_local_result(tmp_path):
+    local = sweep(sgd_cell, GRID, tmp_path / "local.zarr", dims=DIMS, progress=False)
+    pooled = sweep(sgd_cell, GRID, tmp_path / "pool.zarr", dims=DIMS, processes=2, progress=False)
+    _same(local, pooled)
+
+
+def test_dask_local_cluster_stores_the_local_result(tmp_path):
+    # 2 worker processes: ~7 s here, most of it cluster start-up and loading the compiled loop
+    distributed = pytest.importorskip("dask.distributed")
+    local = sweep(sgd_cell, GRID, tmp_path / "local.zarr", dims=DIMS, progress=False)
+    cfg = _config(tmp_path, tmp_path / "cli-local.zarr")
+    cli_local = run_sweep(load_config(cfg), progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
+                                  processes=True) as cluster, distributed.Client(cluster) as client:
+        remote = sweep(sgd_cell, GRID, tmp_path / "dask.zarr", dims=DIMS, client=client,
+                       progress=False)
+        # the CLI's --scheduler path: a client of its own on the same cluster
+        cli_remote = run_sweep(load_config(cfg, [f"store={tmp_path / 'cli-dask.zarr'}"]),
+                               scheduler=cluster.scheduler_address, progress=False)
+    _same(local, remote)
+    _same(cli_local, cli_remote)
+
+
+def test_cli_overrides_axes_and_errors(tmp_path, capsys):
+    cfg = _config(tmp_path, tmp_path / "cli.zarr")
+    config = load_config(cfg, ["grid.lr=[0.1, 0.2]", "params.n_steps=30", "store=x.zarr",
+                               "params.tag=fast"])
+    assert config["grid"]["lr"] == [0.1, 0.2] and config["params"]["n_steps"] == 30
+    assert config["store"] == "x.zarr" and config["params"]["tag"] == "fast"  # not TOML: a string
+    assert expand_axis("a", {"range": [0, 3]}) == [0, 1, 2]
+    assert expand_axis("a", {"logspace": [-2, 0, 3]}) == pytest.approx([0.01, 0.1, 1.0])
+    with pytest.raises(ValueError, match="grid.a"):
+        expand_axis("a", {"spline": [1, 2]})
+    with pytest.raises(ValueError, match="unknown keys"):
+        load_config(cfg, ["grdi.lr=[1]"])
+    assert main(["sweep", str(cfg), "grid.lr=[0.1]", "--no-progress"]) == 0
+    assert "4 done" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # a different grid on the same store: refused, named
+        main(["sweep", str(cfg), "grid.lr=[0.2]", "--no-progress"])
+    assert "different grid" in capsys.readouterr().err
+
+
+def test_readme_sweep_example_runs_and_says_what_it_claims(tmp_path, monkeypatch, capsys):
+    import pathlib
+    import re
+    text = (pathlib.Path(ROOT) / "README.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "lsde.sweep(" in b)
+    monkeypatch.chdir(tmp_path)  # the example writes example_sweep.zarr in the working dir
+    exec(compile(code, "README.md", "exec"), {})
+    # η = 0.1, 0.3 < 2/h_max = 0.5 < 0.55: the claim printed by the example, for every b
+    ds = xr.open_zarr(tmp_path / "example_sweep.zarr", chunks=None, consolidated=False)
+    frac = ds["diverged"].mean("seed").values
+    assert np.all(frac[:2] == 0) and np.all(frac[2] == 1)
+    assert "[[0. 0. 0.]" in capsys.readouterr().out
+
+
+def test_example_config_runs_from_the_cli(tmp_path, capsys):
+    cfg = os.path.join(ROOT, "examples", "sweep_quadratic.toml")
+    config = load_config(cfg, [f"store={tmp_path / 'q.zarr'}", "params.n_steps=100",
+                               "params.n_replicas=20", "grid.lr=[0.3, 0.6]", "grid.seed=[0]"])
+    ds = run_sweep(config, progress=False)
+    assert ds["diverged"].sel(lr=0.3).values.max() == 0
+    assert ds["diverged"].sel(lr=0.6).values.min() == 1
