@@ -119,8 +119,9 @@ def run_schedule(model, stages, theta0, *, n_replicas=1, rng=None):
         ens = simulate(model, scheme, theta, n_steps=per_epoch * n_epochs, n_replicas=n_replicas,
                        save_every=per_epoch, rng=seed)
         first = 0 if k == 0 else 1  # the stage's start is the previous stage's end
-        thetas.append(ens.theta[first:])
-        losses.append(ens.loss[first:])
+        # a replica that diverged in an earlier stage stays NaN (simulate restarts it at 0)
+        thetas.append(np.where(diverged[None, :, None], np.nan, ens.theta[first:]))
+        losses.append(np.where(diverged[None, :], np.nan, ens.loss[first:]))
         steps = ens.t[1:]
         updates += list(updates[-1] + steps)
         epochs += list(epochs[-1] + steps * scheme.batch_size / n)

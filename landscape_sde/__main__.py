@@ -100,6 +100,9 @@ def run_sweep(config, *, scheduler=None, processes=None, retry_failed=False, pro
     params = config.get("params", {})
     run_cell = functools.partial(fn, **params) if params else fn
     grid = {k: expand_axis(k, v) for k, v in config["grid"].items()}
+    if set(params) & set(grid):
+        raise ValueError(f"params: {sorted(set(params) & set(grid))} are also grid axes; "
+                         "give each parameter either a fixed value or an axis")
     stored = {k: config[k] for k in ("cell", "params", "dims") if k in config}
     client = None
     if scheduler:

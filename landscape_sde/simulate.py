@@ -107,6 +107,9 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
     observe = _check_observers(observe, n_steps, structure[2])
     if stream is not None and not isinstance(stream, Streaming):
         raise TypeError(f"stream: expected a landscape_sde.Streaming or None, got {type(stream).__name__}")
+    if stream is not None and stream.abs_above is not None and stream.abs_above >= bound:
+        raise ValueError(f"stream: abs_above = {stream.abs_above:g} is never reached before "
+                         f"divergence_bound = {bound:g} stops the replica; choose a smaller level")
     progress = _v.boolean("progress", progress)
 
     grad_kind, noise_kind, momentum, project = structure

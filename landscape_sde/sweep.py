@@ -164,6 +164,9 @@ def sweep(run_cell, grid, store, *, client=None, processes=None, seed=0, dims=No
     return xr.open_zarr(store, chunks=None, consolidated=False)
 
 
+_RESERVED = {"status", "error", "seconds"}  # variables the store writes itself
+
+
 # --- running one cell -------------------------------------------------------------------------
 def _compute(run_cell, params, seed_sequence, pass_rng):
     """``("ok", {name: ndarray}, seconds)`` or ``("failed", traceback text, seconds)``."""
@@ -179,6 +182,9 @@ def _compute(run_cell, params, seed_sequence, pass_rng):
                                                  or arr.dtype == bool):
                 raise TypeError(f"run_cell: observable {name!r} must be named by a string and "
                                 f"numeric, got {arr.dtype}")
+            if name in _RESERVED or name in params:
+                raise ValueError(f"run_cell: observable name {name!r} is reserved (the store's "
+                                 f"{sorted(_RESERVED)} or a grid axis)")
             values[name] = arr
         return "ok", values, time.perf_counter() - start
     except Exception:  # noqa: BLE001 - a failing cell is data, the sweep goes on
@@ -325,8 +331,10 @@ class _Writer:
                 self._ensure(payload)
                 items += [(name, value) for name, value in payload.items()
                           if name not in self.coord_names]
+                # "diverged": every replica diverged (a fraction 1, or all flags True); a
+                # cell where only some did is data, status done
                 diverged = payload.get("diverged")
-                code = STATUS["diverged"] if diverged is not None and np.all(diverged != 0) \
+                code = STATUS["diverged"] if diverged is not None and np.all(diverged == 1) \
                     else STATUS["done"]
             except ValueError as exc:  # wrong shape for this store: the cell fails
                 error = f"{type(exc).__name__}: {exc}"

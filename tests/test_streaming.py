@@ -160,3 +160,10 @@ def test_round_trip_and_bad_arguments(tmp_path):
         lsde.Streaming(blocks=0)
     with pytest.raises(TypeError, match="progress"):
         _run(progress="yes")
+
+
+def test_abs_above_beyond_the_divergence_bound_is_refused():
+    # the divergence check stops a replica first, so such a passage could never be recorded
+    with pytest.raises(ValueError, match="abs_above"):
+        lsde.simulate(Quadratic(np.eye(2)), lsde.GD(0.1), [1.0, 1.0], n_steps=5,
+                      divergence_bound=10.0, stream=lsde.Streaming(abs_above=10.0))

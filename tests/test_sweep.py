@@ -195,3 +195,18 @@ def test_example_config_runs_from_the_cli(tmp_path, capsys):
     ds = run_sweep(config, progress=False)
     assert ds["diverged"].sel(lr=0.3).values.max() == 0
     assert ds["diverged"].sel(lr=0.6).values.min() == 1
+
+
+def test_status_diverged_only_when_every_replica_diverged_and_reserved_names(tmp_path):
+    # A cell where some replicas diverged is data (done); status "diverged" needs all of them.
+    # Returning a name the store writes itself ("seconds") fails the cell instead of racing it.
+    def cell(x):
+        if x == 3:
+            return {"diverged": 0.0, "seconds": 99.0}
+        return {"diverged": [0.1, 1.0][x - 1]}
+    ds = sweep(cell, {"x": [1, 2, 3]}, tmp_path / "d.zarr", progress=False)
+    assert ds["status"].values.tolist() == [STATUS["done"], STATUS["diverged"], STATUS["failed"]]
+    assert "reserved" in str(ds["error"].values[2]) and ds["seconds"].values[2] < 99.0
+    flags = sweep(lambda x: {"diverged": np.array([True, x > 1])}, {"x": [1, 2]},
+                  tmp_path / "e.zarr", progress=False, dims={"diverged": ("replica",)})
+    assert flags["status"].values.tolist() == [STATUS["done"], STATUS["diverged"]]
