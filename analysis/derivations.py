@@ -402,24 +402,34 @@ def fdr_momentum():
                       sp.Tuple(sp.Eq(sp.Symbol("⟨θ·∇L⟩"), G_v), sp.Eq(sp.Symbol("⟨θ·∇L⟩"), G_g)), checks)
 
 
+def _linreg_gradient_moments(lin, lr, b):
+    """Exact stationary moments of SGD on linear regression (:func:`linear_sgd_moments`) and,
+    from ``E[zzᵀ]`` with ``z = (θ, 1)``: ``E[∇L ∇Lᵀ]`` and ``E[C(θ)]`` (gradients affine in θ)."""
+    from analysis.stationary import _affine_gradients, linear_sgd_moments
+    A = _affine_gradients(lin)
+    dA = A - A.mean(axis=0)
+    m, S = linear_sgd_moments(lin, lr, b)
+    d = m.size
+    Z = np.zeros((d + 1, d + 1))
+    Z[:d, :d], Z[:d, d], Z[d, :d], Z[d, d] = S + np.outer(m, m), m, m, 1.0
+    grad_grad = A.mean(axis=0) @ Z @ A.mean(axis=0).T
+    cov = np.einsum("nab,bc,ndc->ad", dA, Z, dA) / lin.n_samples
+    return m, S, Z, grad_grad, cov
+
+
 @derivation
 def fdr_state_dependent_noise():
     # Yaida's FDR2 for μ = 0 is the μ = 0 case of fdr_momentum (v = −η g_B); here it is checked
     # where the noise depends on θ: exact stationary moments of SGD on linear regression.
-    from analysis.stationary import _affine_gradients, linear_sgd_moments
+    from analysis.stationary import _affine_gradients
     from models import LinearRegression
     eta = sp.Symbol("eta", positive=True)
     lin = LinearRegression.teacher_student(12, 3, noise=0.5, rng=4)
     A = _affine_gradients(lin)
     J, c = A.mean(axis=0)[:, :3], A.mean(axis=0)[:, 3]
-    dA = A - A.mean(axis=0)
     checks = []
     for lr, b in ((0.05, 1), (0.2, 4), (0.3, 12)):
-        m, S = linear_sgd_moments(lin, lr, b)
-        Z = np.zeros((4, 4))
-        Z[:3, :3], Z[:3, 3], Z[3, :3], Z[3, 3] = S + np.outer(m, m), m, m, 1.0  # E[zzᵀ], z = (θ, 1)
-        grad_grad = A.mean(axis=0) @ Z @ A.mean(axis=0).T  # E[∇L ∇Lᵀ]
-        cov = np.einsum("nab,bc,ndc->ad", dA, Z, dA) / lin.n_samples  # E[C(θ)]
+        m, S, Z, grad_grad, cov = _linreg_gradient_moments(lin, lr, b)
         c_b = batch_noise_factor(lin.n_samples, b)
         theta_grad = Z[:3, :3] @ J.T + np.outer(m, c)  # E[θ ∇Lᵀ]
         checks.append(Check(f"linreg N=12, η={lr}, b={b}: FDR2 on exact moments",
@@ -443,19 +453,13 @@ def linear_learning_identity():
                        sp.simplify(loss(W) - loss(W_star) - (delta.T * grad).trace() / 2))]
     # With FDR1 from the origin W*, ⟨δ·∇L⟩ = (η/2)⟨‖G_B‖²⟩, hence ⟨L⟩ − L* = (η/4)⟨‖G_B‖²⟩.
     # Numbers: exact stationary moments of SGD on LinearRegression (state-dependent noise).
-    from analysis.stationary import _affine_gradients, linear_sgd_moments
     from models import LinearRegression
     lin = LinearRegression.teacher_student(12, 3, noise=0.5, rng=4)
     w = lin.minimizer()
-    A = _affine_gradients(lin)
-    dA = A - A.mean(axis=0)
     H = lin.hessian(w)
     for lr, b in ((0.05, 1), (0.2, 4)):
-        m, S = linear_sgd_moments(lin, lr, b)
-        Z = np.zeros((4, 4))
-        Z[:3, :3], Z[:3, 3], Z[3, :3], Z[3, 3] = S + np.outer(m, m), m, m, 1.0
-        sq = np.trace(A.mean(axis=0) @ Z @ A.mean(axis=0).T) + batch_noise_factor(12, b) * \
-            np.einsum("nab,bc,nac->", dA, Z, dA) / 12
+        m, S, _, grad_grad, cov = _linreg_gradient_moments(lin, lr, b)
+        sq = np.trace(grad_grad) + batch_noise_factor(12, b) * np.trace(cov)  # E‖g_B‖²
         excess = 0.5 * np.trace(H @ (S + np.outer(m - w, m - w)))
         checks.append(Check(f"linreg N=12, η={lr}, b={b}: ⟨L⟩ − L* = (η/4)⟨‖g_B‖²⟩", lr / 4 * sq, excess,
                             rtol=1e-8))
