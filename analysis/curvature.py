@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from landscape_sde import _validation as _v
+from landscape_sde import checks as _v
 from landscape_sde.hessian import Eigenpairs, hessian_eigenpairs
 from landscape_sde.rng import as_seed_sequence
 

@@ -54,7 +54,7 @@ import dataclasses
 import numpy as np
 
 from analysis.stationary import discrete_lyapunov
-from landscape_sde import _validation as _v
+from landscape_sde import checks as _v
 from landscape_sde.noise import batch_noise_factor
 from landscape_sde.schemes import SGD
 from landscape_sde.simulate import simulate

@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 import scipy.optimize
 
-from landscape_sde import _validation as _v
+from landscape_sde import checks as _v
 from landscape_sde.rng import as_seed_sequence
 from landscape_sde.schemes import SGD
 

@@ -9,7 +9,7 @@ the spectral radius of that map is below 1; for GD (``c_b = 0``) this is ``η λ
 """
 import numpy as np
 
-from landscape_sde import _validation as _v
+from landscape_sde import checks as _v
 from landscape_sde.noise import batch_noise_factor
 
 __all__ = ["per_sample_hessians", "mean_square_stability", "wu_ma_e_criterion"]

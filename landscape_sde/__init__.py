@@ -4,16 +4,29 @@
 >>> ens = lsde.simulate(model, lsde.SGD(lr=0.1, batch_size=4), theta0, n_steps=1000,
 ...                     n_replicas=10_000, rng=0)                       # doctest: +SKIP
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-from . import fields, fokker_planck, hessian, noise, rng, symbolic
+from . import checks, fields, fokker_planck, hessian, kernels, noise, rng
 from .ensemble import Ensemble
-from .model import KernelSpec, Model, Potential
-from .schemes import GD, NSGD, SGD, SME, AnisotropicLangevin, Langevin, LeimkuhlerMatthews, Scheme
-from .simulate import simulate
+from .kernels import jit
+from .model import KernelSpec, Model, Potential, check_kernels
+from .schemes import (BAOAB, GD, NSGD, SGD, SME, AnisotropicLangevin, GradientFlow, Langevin,
+                      LeimkuhlerMatthews, Method, Scheme)
+from .simulation import simulate
 from .streaming import Streaming
 from .sweep import sweep
 
-__all__ = ["simulate", "Streaming", "sweep", "Ensemble", "Model", "Potential", "KernelSpec", "Scheme", "GD", "SGD",
-           "NSGD", "SME", "Langevin", "LeimkuhlerMatthews", "AnisotropicLangevin", "fields",
-           "fokker_planck", "hessian", "noise", "rng", "symbolic", "__version__"]
+
+def __getattr__(name):
+    # SymPy is imported only when the symbolic tools are first used
+    if name == "symbolic":
+        import importlib
+        return importlib.import_module(".symbolic", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["simulate", "Streaming", "sweep", "Ensemble", "Model", "Potential", "KernelSpec",
+           "check_kernels", "Scheme", "Method", "GD", "SGD", "NSGD", "SME", "Langevin",
+           "LeimkuhlerMatthews", "AnisotropicLangevin", "BAOAB", "GradientFlow", "jit", "checks",
+           "fields", "fokker_planck", "hessian", "kernels", "noise", "rng", "symbolic",
+           "__version__"]

@@ -3,11 +3,10 @@ gradients, per-sample gradient covariances, and the diffusion tensor a scheme in
 Used for Fokker-Planck coefficients and for maps of a landscape."""
 import numpy as np
 
-from . import _validation as _v
+from . import checks as _v
 from ._kernels.codegen import field_kernels
-from .noise import batch_noise_factor
 
-__all__ = ["losses", "gradients", "sample_covariances", "diffusion_of"]
+__all__ = ["losses", "gradients", "sample_covariances", "model_diffusions", "diffusion_of"]
 
 
 def _points(model, points):
@@ -42,24 +41,19 @@ def sample_covariances(model, points):
     return out
 
 
+def model_diffusions(model, points):
+    """The model's own diagonal diffusion ``D(θ)`` at each point -> ``(M, dim)`` (zero for a
+    model without one)."""
+    pts = _points(model, points)
+    out = np.empty_like(pts)
+    field_kernels(model.kernels).diffusions(model.data, pts, out)
+    return out
+
+
 def diffusion_of(model, scheme, points):
     """The Itô diffusion tensor ``D(θ)`` of ``scheme`` on ``model`` at each point, as
-    ``(M, dim, dim)`` (full) or ``(M, dim)`` (diagonal) values.
-
-    ``Langevin``/``LeimkuhlerMatthews``: ``T I``; ``SME``: ``(η/2) c_b C(θ)``;
-    ``AnisotropicLangevin``: the model's own diagonal ``D(θ)``. Other schemes are discrete
-    maps without a diffusion tensor and raise ``TypeError``.
+    ``(M, dim, dim)`` (full) or ``(M, dim)`` (diagonal) values: ``scheme.diffusion``, e.g.
+    ``T I`` for Langevin, ``(η/2) c_b C(θ)`` for the SME, the model's own ``D(θ)`` for
+    ``AnisotropicLangevin``. Discrete maps (GD, SGD, ...) raise ``TypeError``.
     """
-    from .schemes import SME, AnisotropicLangevin, Langevin
-    pts = _points(model, points)
-    if isinstance(scheme, Langevin):
-        return np.full((pts.shape[0], model.dim), scheme.temperature)
-    if isinstance(scheme, SME):
-        c_b = batch_noise_factor(model.n_samples, scheme.batch_size, scheme.replace)
-        return 0.5 * scheme.lr * c_b * sample_covariances(model, pts)
-    if isinstance(scheme, AnisotropicLangevin):
-        out = np.empty_like(pts)
-        field_kernels(model.kernels).diffusions(model.data, pts, out)
-        return out
-    raise TypeError(f"scheme: {scheme.name} is a discrete map without a diffusion tensor; "
-                    "expected Langevin, LeimkuhlerMatthews, SME or AnisotropicLangevin")
+    return scheme.diffusion(model, _points(model, points))

@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from . import _validation as _v
+from . import checks as _v
 from .rng import as_seed_sequence
 
 __all__ = ["Eigenpairs", "hessian_eigenpairs"]

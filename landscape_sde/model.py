@@ -36,7 +36,7 @@ import importlib
 
 import numpy as np
 
-__all__ = ["KernelSpec", "Model", "Potential"]
+__all__ = ["KernelSpec", "Model", "Potential", "check_kernels"]
 
 KERNEL_NAMES = ("loss", "grad", "batch_grad", "sample_grads", "hvp", "batch_hvp")
 
@@ -153,3 +153,7 @@ class Potential(Model):
 
     def batch_hvp(self, theta, idx, v):
         return self.hvp(theta, v)
+
+
+def check_kernels(model, points=None):
+    """Placeholder replaced below."""

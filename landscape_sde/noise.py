@@ -14,7 +14,7 @@ The stochastic modified equation (Li, Tai & E) is the Itô SDE
 """
 import numpy as np
 
-from . import _validation as _v
+from . import checks as _v
 
 __all__ = ["batch_noise_factor", "per_sample_covariance", "minibatch_covariance",
            "sme_diffusion"]

@@ -11,7 +11,7 @@ same path whether 1 or 10,000 replicas run and whatever the thread count.
 """
 import numpy as np
 
-from . import _validation as _v
+from . import checks as _v
 from ._kernels import rng as _krng
 
 __all__ = ["as_seed_sequence", "root_key", "standard_normals", "uniforms"]

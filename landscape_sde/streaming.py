@@ -25,7 +25,8 @@ import dataclasses
 
 import numpy as np
 
-from . import _validation as _v
+from . import checks as _v
+from ._kernels.layout import Stream
 
 __all__ = ["Streaming"]
 
@@ -106,41 +107,45 @@ class Streaming:
     def block_size(self, n_replicas):
         return -(-n_replicas // min(self.blocks, n_replicas))
 
-    def allocate(self, model_dim, n_saved, n_replicas, passage_only=False):
-        """Kernel arguments ``(s_int, s_flt, s_cols, s_cnt, s_mean, s_m2, s_hist, passage)``."""
+    def allocate(self, model_dim, n_saved, n_replicas, on=True):
+        """The loop's :class:`~landscape_sde._kernels.layout.Stream` record: settings and
+        zeroed accumulators (``on=False``: first passages only, no statistics)."""
         cols = self.columns(model_dim)
         hcol = self.histogram_column(model_dim)
-        block = self.block_size(n_replicas)
+        block = self.block_size(n_replicas) if on else 1
         n_blocks = -(-n_replicas // block)
         n_bins = self.histogram[3] if self.histogram else 0
         lo, hi = (self.histogram[1], self.histogram[2]) if self.histogram else (0.0, 1.0)
-        s_int = np.array([0 if passage_only else 1, block, hcol, n_bins,
-                          self.loss_below is not None, self.abs_above is not None], np.int64)
-        s_flt = np.array([lo, hi, self.loss_below or 0.0, self.abs_above or 0.0])
-        return (s_int, s_flt, cols,
-                np.zeros((n_saved, n_blocks), np.int64),
-                np.zeros((n_saved, n_blocks, cols.size + 1)),
-                np.zeros((n_saved, n_blocks, cols.size + 1)),
-                np.zeros((n_saved, n_blocks, n_bins + 2 if hcol >= -1 else 0), np.int64),
-                np.full((n_replicas, 2), -1, np.int64))
+        n_saved = n_saved if on else 0
+        return Stream(index=np.zeros(0, np.int64), on=bool(on), block=int(block), hcol=int(hcol),
+                      n_bins=int(n_bins), lo=float(lo), hi=float(hi),
+                      fp_loss=self.loss_below is not None, fp_level=self.abs_above is not None,
+                      loss_below=float(self.loss_below or 0.0),
+                      abs_above=float(self.abs_above or 0.0), cols=cols,
+                      cnt=np.zeros((n_saved, n_blocks), np.int64),
+                      mean=np.zeros((n_saved, n_blocks, cols.size + 1)),
+                      m2=np.zeros((n_saved, n_blocks, cols.size + 1)),
+                      hist=np.zeros((n_saved, n_blocks, n_bins + 2 if hcol >= -1 else 0), np.int64),
+                      passage=np.full((n_replicas, 2), -1, np.int64))
 
-    def results(self, steps, s_cols, cnt, mean, m2, hist, passage):
-        """Merge the block accumulators in block order: the ``Ensemble.stats`` dict."""
-        count, mu, M2 = merge_moments(cnt, mean, m2)
+    def results(self, steps, acc):
+        """Merge the block accumulators of ``acc`` (a Stream record) in block order: the
+        ``Ensemble.stats`` dict."""
+        count, mu, M2 = merge_moments(acc.cnt, acc.mean, acc.m2)
         with np.errstate(invalid="ignore", divide="ignore"):
             var = np.where(count[:, None] > 1, M2 / (count[:, None] - 1), np.nan)
         mu = np.where(count[:, None] > 0, mu, np.nan)
-        out = {"t": steps.copy(), "coords": s_cols.copy(), "count": count, "mean": mu, "var": var}
+        out = {"t": steps.copy(), "coords": acc.cols.copy(), "count": count, "mean": mu, "var": var}
         if self.histogram is not None:
-            h = hist.sum(axis=1)  # integers: exact in any order
+            h = acc.hist.sum(axis=1)  # integers: exact in any order
             n_bins = self.histogram[3]
             out["hist"] = h[:, :n_bins]
             out["hist_under"], out["hist_over"] = h[:, n_bins], h[:, n_bins + 1]
             out["hist_edges"] = np.linspace(self.histogram[1], self.histogram[2], n_bins + 1)
         if self.loss_below is not None:
-            out["first_passage_loss"] = passage[:, 0].copy()
+            out["first_passage_loss"] = acc.passage[:, 0].copy()
         if self.abs_above is not None:
-            out["first_passage_level"] = passage[:, 1].copy()
+            out["first_passage_level"] = acc.passage[:, 1].copy()
         return out
 
 

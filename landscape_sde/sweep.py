@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _validation as _v
+from . import checks as _v
 from .rng import as_seed_sequence
 
 __all__ = ["sweep", "STATUS", "cell_seed"]

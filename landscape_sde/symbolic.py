@@ -25,7 +25,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-from . import _validation as _v
+from . import checks as _v
 from ._kernels.codegen import load_source
 from .model import KernelSpec, Model
 

@@ -3,7 +3,7 @@
 import numpy as np
 from numpy.polynomial import polynomial as P
 
-from landscape_sde import _validation as _v
+from landscape_sde import checks as _v
 from landscape_sde._kernels.jit import jit
 from landscape_sde.model import KernelSpec, Potential
 

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.optimize
 import sympy as sp
 
-from landscape_sde import _validation as _v
+from landscape_sde import checks as _v
 from landscape_sde.rng import as_seed_sequence
 from landscape_sde.symbolic import SymbolicModel
 

@@ -4,7 +4,7 @@ import hashlib
 
 import numpy as np
 
-from landscape_sde import _validation as _v
+from landscape_sde import checks as _v
 from landscape_sde._kernels.jit import jit
 from landscape_sde.model import KernelSpec, Model
 from landscape_sde.rng import as_seed_sequence

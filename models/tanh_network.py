@@ -9,7 +9,7 @@ r_n ∇²f_n v`` with ``s' = 1 − s²`` and ``s'' = −2 s s'``.
 """
 import numpy as np
 
-from landscape_sde import _validation as _v
+from landscape_sde import checks as _v
 from landscape_sde._kernels.jit import jit
 from landscape_sde.model import KernelSpec, Model
 from landscape_sde.rng import as_seed_sequence

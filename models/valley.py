@@ -12,7 +12,7 @@ Tang & Tu, PRL 2023).
 import numpy as np
 import sympy as sp
 
-from landscape_sde import _validation as _v
+from landscape_sde import checks as _v
 from landscape_sde.noise import batch_noise_factor
 from landscape_sde.symbolic import SymbolicModel
 

@@ -71,22 +71,34 @@ _BOUND_BLOCK = re.compile(r"# >>> bound by codegen.*?# <<< bound by codegen\n", 
 _MODEL_KERNELS = ("loss", "grad", "batch_grad", "sample_grads", "diffusion")
 
 
-def bind(template, spec, name, **constants):
+def _source_digest(module):
+    return hashlib.sha256(inspect.getsource(module).encode()).hexdigest()[:16]
+
+
+def bind(template, spec, name, functions=None, **constants):
     """Generate and import a copy of the ``template`` module whose ``bound by codegen`` block
-    imports the kernels of ``spec`` (a KernelSpec) as ``model_<kernel>`` and sets ``constants``.
+    imports the kernels of ``spec`` (a KernelSpec) as ``model_<kernel>``, the compiled
+    ``functions`` (``{alias: jitted function}``, e.g. a scheme's update) under their aliases,
+    and sets ``constants``.
 
     A model without its own diffusion gets :func:`.fields.no_diffusion` as ``model_diffusion``.
+    The generated text names the sha256 of every module it imports from, so an edit to any
+    of them gives a new module (numba's cache checks only the generated file).
     """
     names = spec.names()
-    model_src = inspect.getsource(importlib.import_module(spec.module))
+    model_module = importlib.import_module(spec.module)
     own = [k for k in _MODEL_KERNELS if k in names]
-    block = (f"# model kernels from {spec.module} "
-             f"(source sha256 {hashlib.sha256(model_src.encode()).hexdigest()[:16]}; "
+    block = (f"# model kernels from {spec.module} (source sha256 {_source_digest(model_module)}; "
              f"engine kernels sha256 {_engine_digest()})\n"
              f"from {spec.module} import (\n"
              + "".join(f"    {names[k]} as model_{k},\n" for k in own) + ")\n")
     if "diffusion" not in names:
         block += "from landscape_sde._kernels.fields import no_diffusion as model_diffusion\n"
+    for alias, func in (functions or {}).items():
+        py = getattr(func, "py_func", func)
+        module = sys.modules[py.__module__]
+        block += (f"from {py.__module__} import {py.__name__} as {alias}  "
+                  f"# source sha256 {_source_digest(module)}\n")
     block += "".join(f"{key} = {value!r}\n" for key, value in constants.items())
     source = _BOUND_BLOCK.sub(lambda _: block, inspect.getsource(template), count=1)
     return load_source(name, source)
@@ -95,23 +107,20 @@ def bind(template, spec, name, **constants):
 SMALL_DIM = 8  # models up to this dimension get loops unrolled over a constant dimension
 
 
-def trajectory_driver(spec, grad_kind, noise_kind, momentum, dim, project=False):
-    """``run`` (no streaming statistics) of :func:`trajectory_module`."""
-    return trajectory_module(spec, grad_kind, noise_kind, momentum, dim, project).run
-
-
 @functools.lru_cache(maxsize=None)
-def trajectory_module(spec, grad_kind, noise_kind, momentum, dim, project=False):
-    """The generated module (``drive``, ``run``) of the compiled trajectory loop for the model kernels named by ``spec`` (a KernelSpec), a
-    scheme structure (``GRAD_*`` and ``NOISE_*`` codes of :mod:`.trajectory`, whether momentum
-    is used), the model dimension (a compile-time constant only if ``dim <= SMALL_DIM``) and
-    whether the gradient is nudged along frozen eigenvectors (NSGD)."""
+def trajectory_module(spec, update, init, gradient, stages, diffusion, dim):
+    """The generated module (``drive``) of the compiled trajectory loop for the model kernels
+    named by ``spec`` (a KernelSpec) and a scheme's compiled ``update`` and ``init`` with its
+    gradient oracle (a ``GRAD_*`` code of :mod:`.layout`), number of stages and whether it
+    reads the model's diffusion; ``dim`` is a compile-time constant only if
+    ``dim <= SMALL_DIM``."""
     from . import trajectory
     dim = int(dim) if dim <= SMALL_DIM else 0
-    name = (f"trajectory_{spec.prefix}_{grad_kind}{noise_kind}{int(bool(momentum))}"
-            f"{int(bool(project))}_d{dim}")
-    return bind(trajectory, spec, name, GRAD_KIND=int(grad_kind), NOISE_KIND=int(noise_kind),
-                MOMENTUM=bool(momentum), DIM=dim, PROJECT=bool(project))
+    py_update = getattr(update, "py_func", update)
+    name = (f"trajectory_{spec.prefix}_{py_update.__name__}_{gradient}{stages}"
+            f"{int(bool(diffusion))}_d{dim}")
+    return bind(trajectory, spec, name, {"scheme_update": update, "scheme_init": init},
+                GRAD_KIND=int(gradient), STAGES=int(stages), DIFFUSION=bool(diffusion), DIM=dim)
 
 
 @functools.lru_cache(maxsize=None)

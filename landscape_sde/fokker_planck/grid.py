@@ -3,7 +3,7 @@ import dataclasses
 
 import numpy as np
 
-from .. import _validation as _v
+from .. import checks as _v
 
 BOUNDARIES = ("reflecting", "periodic")
 

@@ -1,9 +1,13 @@
-"""Integrators: one file per method (see :mod:`.base` for the contract)."""
-from .base import Scheme
+"""Integrators: one file per method, holding its class and its compiled update (see
+:mod:`.base` for the contract)."""
+from .base import Method, Scheme
+from .baoab import BAOAB
 from .gd import GD
+from .gradient_flow import GradientFlow
 from .langevin import AnisotropicLangevin, Langevin, LeimkuhlerMatthews
 from .nsgd import NSGD
 from .sgd import SGD
 from .sme import SME
 
-__all__ = ["Scheme", "GD", "SGD", "Langevin", "LeimkuhlerMatthews", "AnisotropicLangevin", "SME", "NSGD"]
+__all__ = ["Scheme", "Method", "GD", "SGD", "NSGD", "Langevin", "LeimkuhlerMatthews",
+           "AnisotropicLangevin", "SME", "BAOAB", "GradientFlow"]

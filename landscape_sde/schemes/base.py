@@ -1,33 +1,125 @@
-"""The scheme contract.
+"""The scheme contract: a scheme is a file holding its class and its compiled update.
 
-A scheme is a small immutable object holding its parameters, validated on construction. It
-declares
+A scheme is a small immutable dataclass holding its parameters, validated on construction.
+For implementers, a new scheme ``schemes/<name>.py`` must
 
-- ``order``: the orders of accuracy as an integrator of its continuous-time limit, as a dict
-  (``"weak"``: error of expectations on a finite horizon; ``"stationary"``: bias of stationary
-  averages), with the limit named in the class docstring;
-- ``noise``: the noise it injects (``"none"``, ``"minibatch"``, ``"isotropic"``, ``"sme"``);
-- ``step``: the time step in SDE time units (``t = k · step``).
+1. validate its fields in ``__post_init__`` with :mod:`landscape_sde.checks` (errors name
+   the argument, the value and what is allowed);
+2. declare ``order`` (orders of accuracy as an integrator of its continuous-time limit:
+   ``"weak"``, the error of expectations on a finite horizon; ``"stationary"``, the bias of
+   stationary averages; ``"strong"`` where it matters), ``noise`` (one of :data:`NOISE_KINDS`)
+   and the property ``step`` (the time step per iteration in SDE time, ``t = k · step``);
+3. write its update as a module-level compiled function (``landscape_sde.jit``) with the
+   signature ``update(k, stage, theta, oracle, state, r, params, s0, s1, s2, s3) ->
+   (s0, s1, s2, s3)``: at step ``k`` (1-based) and stage ``stage`` it reads the oracle
+   (:class:`landscape_sde._kernels.layout.Oracle`: ``g``, ``gs``, ``dd``, work vector ``x``),
+   updates ``theta`` and row ``r`` of its ``state`` in place, and draws normals or integers
+   from the replica's generator words with :func:`landscape_sde.random.normal` /
+   ``below``, returning the new words. It never allocates and never validates;
+4. implement :meth:`Scheme.method`, which checks the scheme against a model (raising
+   ``ValueError`` naming the argument) and returns a :class:`Method`: the update, its
+   runtime ``params`` (a NamedTuple of scalars), its per-replica ``state`` (a NamedTuple
+   whose fields are the shapes of one replica's arrays, allocated as zeros), the gradient
+   oracle it asks for, and optionally an ``init`` that draws random initial state.
 
-For implementers: :meth:`Scheme.config` must (1) check the scheme against the model (e.g. the
-batch size against ``model.n_samples``), raising ``ValueError`` naming the argument, and
-(2) return the driver codes ``(structure, iparams, fparams)`` of
-:mod:`landscape_sde._kernels.trajectory`: ``structure = (grad_kind, noise_kind, uses_momentum, projects)`` selects the
-compiled loop (with ``uses_momentum``), the two arrays are its runtime parameters.
+Optional hooks, with defaults here: :meth:`Scheme.segment_ends` and
+:meth:`Scheme.prepare_segment` (work between compiled segments, such as Nudged SGD's
+eigenvector refresh), :meth:`Scheme.diffusion` (the Itô diffusion tensor of an SDE scheme,
+used by :mod:`landscape_sde.fields` and the Fokker-Planck solver) and :meth:`Scheme.observe`
+(what an observer asking for a named state receives).
 """
 import abc
 import dataclasses
+import typing
 
 import numpy as np
 
-from .. import _validation as _v
-from .._kernels import trajectory as _t
+from .. import checks as _v
+from .._kernels.jit import jit
+from .._kernels.layout import GRADIENTS, SAMPLERS
+
+NOISE_KINDS = ("none", "minibatch", "isotropic", "sme", "model", "thermostat")
+
+
+class NoState(typing.NamedTuple):
+    """The state of a scheme that carries nothing between steps."""
+
+
+class NoParams(typing.NamedTuple):
+    """The parameters of a scheme that has none at run time."""
+
+
+@jit
+def no_init(theta, state, r, params, s0, s1, s2, s3):
+    """``init`` of a scheme whose state starts at zero: draws nothing."""
+    return s0, s1, s2, s3
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """What the compiled loop runs for a scheme on a model.
+
+    Attributes
+    ----------
+    update : compiled function
+        The update rule (signature in the module docstring), module-level and importable.
+    params : NamedTuple
+        Runtime scalars read by ``update`` (changing them never recompiles).
+    state : NamedTuple
+        The per-replica state, each field the shape ``()`` or ``(n, ...)`` of one replica's
+        float64 array (allocated as zeros of shape ``(n_replicas, *shape)``).
+    gradient : {"full", "batch", "samples"}
+        The oracle: ``∇L``; ``(1/b) Σ_{i∈B} ∇ℓ_i`` with a batch drawn once per step; or
+        every ``∇ℓ_i`` in ``oracle.gs`` with their mean in ``oracle.g``.
+    batch_size : int
+        ``b`` for the batch oracle.
+    sampling : {"replace", "without", "shuffle"}
+        How batches are drawn (see :class:`landscape_sde.SGD`).
+    stages : int
+        Oracle evaluations per step: stage 0 at ``θ``, later stages at ``oracle.x``.
+    diffusion : bool
+        Whether the oracle also evaluates the model's diagonal diffusion into ``oracle.dd``.
+    init : compiled function
+        ``init(theta, state, r, params, s0, s1, s2, s3) -> (s0, s1, s2, s3)``, run once per
+        replica at the start of a run, after the zero allocation (e.g. to draw a first noise).
+    """
+
+    update: object
+    params: tuple = NoParams()
+    state: tuple = NoState()
+    gradient: str = "full"
+    batch_size: int = 0
+    sampling: str = "replace"
+    stages: int = 1
+    diffusion: bool = False
+    init: object = no_init
+
+    def __post_init__(self):
+        if self.gradient not in GRADIENTS:
+            raise ValueError(f"gradient: expected one of {sorted(GRADIENTS)}, got {self.gradient!r}")
+        if self.sampling not in SAMPLERS:
+            raise ValueError(f"sampling: expected one of {sorted(SAMPLERS)}, got {self.sampling!r}")
+        for field in ("params", "state"):
+            if not (isinstance(getattr(self, field), tuple) and hasattr(getattr(self, field), "_fields")):
+                raise TypeError(f"{field}: expected a NamedTuple, got {getattr(self, field)!r}")
+        _v.integer("stages", self.stages, low=1)
+
+    def allocate(self, n_replicas):
+        """The state record with zero arrays of shape ``(n_replicas, *shape)`` per field."""
+        return type(self.state)(*(np.zeros((n_replicas, *shape)) for shape in self.state))
 
 
 @dataclasses.dataclass(frozen=True)
 class Scheme(abc.ABC):
-    order = {}
-    noise = "none"
+    """Base class of every integrator (see the module docstring for the contract)."""
+
+    order: typing.ClassVar[dict] = {}
+    noise: typing.ClassVar[str] = "none"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.noise not in NOISE_KINDS:
+            raise TypeError(f"{cls.__name__}.noise: expected one of {NOISE_KINDS}, got {cls.noise!r}")
 
     @property
     @abc.abstractmethod
@@ -35,9 +127,8 @@ class Scheme(abc.ABC):
         """Time step per iteration in SDE time (``lr`` or ``dt``)."""
 
     @abc.abstractmethod
-    def config(self, model):
-        """Driver codes ``((grad_kind, noise_kind, uses_momentum, projects), iparams int64[2],
-        fparams float64[4])``."""
+    def method(self, model):
+        """Check the scheme against ``model`` and return its :class:`Method`."""
 
     @property
     def name(self):
@@ -47,14 +138,38 @@ class Scheme(abc.ABC):
         """Parameters as a JSON-serialisable dict (stored in ``Ensemble.meta``)."""
         return dataclasses.asdict(self)
 
+    # --- hooks ---------------------------------------------------------------------------
+    def segment_ends(self, n_steps):
+        """Steps in ``(0, n_steps)`` at which the run must return to Python (to
+        :meth:`prepare_segment`); none by default."""
+        return ()
 
-def codes(grad=_t.GRAD_FULL, batch_size=0, sampling=_t.SAMPLE_REPLACE, noise=_t.NOISE_NONE,
-          h=0.0, mu=0.0, sigma=0.0, project=None):
-    """Pack driver codes (see :mod:`landscape_sde._kernels.trajectory`); ``project`` is the
-    NSGD factor ``1 − γ`` (``None``: no projection compiled in)."""
-    return ((grad, noise, mu != 0.0, project is not None),
-            np.array([batch_size, sampling], dtype=np.int64),
-            np.array([h, mu, sigma, 0.0 if project is None else project], dtype=np.float64))
+    def prepare_segment(self, model, theta, alive, state, k0):
+        """Called before the compiled segment that starts at step ``k0`` with the replicas'
+        parameters ``theta (n, dim)``, the mask of live replicas and the state record
+        (arrays to fill in place). Nothing by default."""
+
+    def diffusion(self, model, points):
+        """The Itô diffusion tensor ``D(θ)`` at each row of ``points``, as ``(M, dim, dim)``
+        (full) or ``(M, dim)`` (diagonal) values: the generator of the scheme's continuous
+        limit is ``−∇L·∇ + D : ∇∇``. Discrete maps have none and raise ``TypeError``."""
+        raise TypeError(f"scheme: {self.name} is a discrete map without a diffusion tensor; "
+                        "expected an SDE scheme (Langevin, LeimkuhlerMatthews, SME, "
+                        "AnisotropicLangevin)")
+
+    def observe(self, name, model, theta, state):
+        """The state ``name`` that an observer ``(every, function, name)`` receives for the
+        replicas' parameters ``theta (n, dim)``: by default the state field of that name.
+        Raises ``ValueError`` when the scheme does not carry it (see :meth:`observables`)."""
+        if name not in self.observables(model):
+            raise ValueError(f"observe: {self.name} carries no state {name!r} here; "
+                             f"it carries {sorted(self.observables(model)) or 'none'}")
+        return getattr(state, name)
+
+    def observables(self, model):
+        """Names of the per-replica state observers may ask for (non-empty fields)."""
+        state = self.method(model).state
+        return tuple(f for f, shape in zip(state._fields, state) if int(np.prod(shape)) > 0)
 
 
 def check_batch_size(batch_size, model):

@@ -1,7 +1,49 @@
-"""Full-batch gradient descent, optionally with heavy-ball momentum."""
+"""Full-batch gradient descent, optionally with heavy-ball momentum, and the two update rules
+it shares with mini-batch SGD (:mod:`.sgd`)."""
 import dataclasses
+import typing
 
-from .base import Scheme, check_lr_momentum, codes
+import numpy as np
+
+from .._kernels.jit import jit
+from .base import Method, Scheme, check_lr_momentum
+
+
+class Params(typing.NamedTuple):
+    lr: float
+    momentum: float
+
+
+class State(typing.NamedTuple):
+    velocity: np.ndarray  # (n_replicas, dim) with momentum, (n_replicas, 0) without
+
+
+@jit
+def gradient_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
+    """``θ ← θ − η g``."""
+    for j in range(th.shape[0]):
+        step = -p.lr * o.g[j]
+        th[j] += step
+    return s0, s1, s2, s3
+
+
+@jit
+def heavy_ball_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
+    """``v ← μ v − η g``, ``θ ← θ + v``."""
+    v = st.velocity
+    for j in range(th.shape[0]):
+        v[r, j] = p.momentum * v[r, j] - p.lr * o.g[j]
+        th[j] += v[r, j]
+    return s0, s1, s2, s3
+
+
+def gradient_method(scheme, model, **oracle):
+    """The plain or heavy-ball :class:`Method` of a scheme with fields ``lr`` and
+    ``momentum`` (the momentum-free update keeps no velocity)."""
+    mom = scheme.momentum != 0.0
+    return Method(heavy_ball_update if mom else gradient_update,
+                  Params(scheme.lr, scheme.momentum),
+                  State(velocity=(model.dim if mom else 0,)), **oracle)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,9 +69,10 @@ class GD(Scheme):
 
     def __post_init__(self):
         check_lr_momentum(self)
+
     @property
     def step(self):
         return self.lr
 
-    def config(self, model):
-        return codes(h=self.lr, mu=self.momentum)
+    def method(self, model):
+        return gradient_method(self, model)

@@ -1,11 +1,68 @@
 """Overdamped Langevin dynamics ``dθ = −∇L dt + √(2T) dW`` (additive noise, so Itô and
-Stratonovich coincide), stationary density ``∝ exp(−L/T)``."""
+Stratonovich coincide), stationary density ``∝ exp(−L/T)``: Euler-Maruyama, the
+Leimkuhler-Matthews scheme, and Euler-Maruyama with a model's own diffusion."""
 import dataclasses
 import math
+import typing
 
-from .. import _validation as _v
-from .._kernels import trajectory as _t
-from .base import Scheme, codes
+import numpy as np
+
+from .. import checks as _v
+from .._kernels.jit import jit
+from .._kernels.rng import normal
+from .base import Method, Scheme
+
+
+class Params(typing.NamedTuple):
+    dt: float
+    sigma: float  # √(2 T dt)
+
+
+class LMState(typing.NamedTuple):
+    xi: np.ndarray  # (n_replicas, dim): the previous step's noise ξ_k
+
+
+@jit
+def euler_maruyama_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
+    """``θ ← θ − dt g + σ ξ``."""
+    for j in range(th.shape[0]):
+        step = -p.dt * o.g[j]
+        e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+        step += p.sigma * e
+        th[j] += step
+    return s0, s1, s2, s3
+
+
+@jit
+def leimkuhler_matthews_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
+    """``θ ← θ − dt g + σ (ξ_k + ξ_{k+1}) / 2``."""
+    xi = st.xi
+    for j in range(th.shape[0]):
+        step = -p.dt * o.g[j]
+        e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+        step += 0.5 * p.sigma * (xi[r, j] + e)
+        xi[r, j] = e
+        th[j] += step
+    return s0, s1, s2, s3
+
+
+@jit
+def leimkuhler_matthews_init(th, st, r, p, s0, s1, s2, s3):
+    """The first noise ``ξ_0``."""
+    for j in range(st.xi.shape[1]):
+        st.xi[r, j], s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+    return s0, s1, s2, s3
+
+
+@jit
+def model_diffusion_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
+    """``θ ← θ − dt g + √(2 dt D_j(θ)) ξ_j`` with the model's diagonal ``D`` (Itô)."""
+    for j in range(th.shape[0]):
+        step = -p.dt * o.g[j]
+        e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+        step += np.sqrt(2.0 * p.dt * o.dd[j]) * e
+        th[j] += step
+    return s0, s1, s2, s3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +84,6 @@ class Langevin(Scheme):
     temperature: float
     order = {"weak": 1, "stationary": 1}
     noise = "isotropic"
-    _noise_code = _t.NOISE_EM
 
     def __post_init__(self):
         object.__setattr__(self, "dt", _v.positive("dt", self.dt))
@@ -37,9 +93,13 @@ class Langevin(Scheme):
     def step(self):
         return self.dt
 
-    def config(self, model):
-        return codes(noise=self._noise_code, h=self.dt,
-                     sigma=math.sqrt(2.0 * self.temperature * self.dt))
+    def method(self, model):
+        return Method(euler_maruyama_update,
+                      Params(self.dt, math.sqrt(2.0 * self.temperature * self.dt)))
+
+    def diffusion(self, model, points):
+        """``D = T I``, as the diagonal ``(M, dim)``."""
+        return np.full((len(points), model.dim), self.temperature)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +113,14 @@ class LeimkuhlerMatthews(Langevin):
     """
 
     order = {"weak": 1, "stationary": 2}
-    _noise_code = _t.NOISE_LM
+
+    def method(self, model):
+        return Method(leimkuhler_matthews_update,
+                      Params(self.dt, math.sqrt(2.0 * self.temperature * self.dt)),
+                      LMState(xi=(model.dim,)), init=leimkuhler_matthews_init)
+
+    def observables(self, model):
+        return ()  # ξ is the scheme's internal noise, not a physical state
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,8 +149,14 @@ class AnisotropicLangevin(Scheme):
     def step(self):
         return self.dt
 
-    def config(self, model):
+    def method(self, model):
         if not model.kernels.diffusion:
             raise ValueError(f"model: {model.name} defines no diffusion of its own; "
                              "AnisotropicLangevin needs a model with a diffusion kernel")
-        return codes(noise=_t.NOISE_MODEL, h=self.dt)
+        return Method(model_diffusion_update, Params(self.dt, 0.0), diffusion=True)
+
+    def diffusion(self, model, points):
+        """The model's own diagonal ``D(θ)``, ``(M, dim)``."""
+        from ..fields import model_diffusions
+        self.method(model)  # the same check as a run
+        return model_diffusions(model, points)

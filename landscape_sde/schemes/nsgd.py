@@ -1,9 +1,48 @@
 """Nudged SGD (Jastrzębski et al., ICLR 2019): a reduced step along the sharpest directions."""
 import dataclasses
+import typing
 
-from .. import _validation as _v
-from .._kernels import trajectory as _t
-from .base import Scheme, check_batch_size, check_lr_momentum, codes
+import numpy as np
+
+from .. import checks as _v
+from .._kernels.jit import jit
+from .base import Method, Scheme, check_batch_size, check_lr_momentum
+from .gd import gradient_update, heavy_ball_update
+
+
+class Params(typing.NamedTuple):
+    lr: float
+    momentum: float
+    nudge: float  # 1 − γ
+
+
+class State(typing.NamedTuple):
+    velocity: np.ndarray  # (n_replicas, dim) with momentum, (n_replicas, 0) without
+    eigenvectors: np.ndarray  # (n_replicas, k, dim): E, frozen between refreshes
+
+
+@jit
+def _nudge(o, st, r, p):
+    """``g ← g − (1 − γ) E Eᵀ g`` with replica ``r``'s frozen ``E``."""
+    E, g = st.eigenvectors, o.g
+    for q in range(E.shape[1]):
+        c = 0.0
+        for j in range(g.shape[0]):
+            c += E[r, q, j] * g[j]
+        for j in range(g.shape[0]):
+            g[j] -= p.nudge * c * E[r, q, j]
+
+
+@jit
+def nudged_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
+    _nudge(o, st, r, p)
+    return gradient_update(k, stage, th, o, st, r, p, s0, s1, s2, s3)
+
+
+@jit
+def nudged_heavy_ball_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
+    _nudge(o, st, r, p)
+    return heavy_ball_update(k, stage, th, o, st, r, p, s0, s1, s2, s3)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,10 +86,26 @@ class NSGD(Scheme):
     def step(self):
         return self.lr
 
-    def config(self, model):
+    def method(self, model):
         check_batch_size(self.batch_size, model)
         if self.k >= model.dim:
             raise ValueError(f"k: must be < the model's dim = {model.dim}, got {self.k}")
-        sampling = _t.SAMPLE_REPLACE if self.replace else _t.SAMPLE_WITHOUT
-        return codes(grad=_t.GRAD_BATCH, batch_size=self.batch_size, sampling=sampling,
-                     h=self.lr, mu=self.momentum, project=1.0 - self.gamma)
+        mom = self.momentum != 0.0
+        return Method(nudged_heavy_ball_update if mom else nudged_update,
+                      Params(self.lr, self.momentum, 1.0 - self.gamma),
+                      State(velocity=(model.dim if mom else 0,),
+                            eigenvectors=(self.k, model.dim)),
+                      gradient="batch", batch_size=self.batch_size,
+                      sampling="replace" if self.replace else "without")
+
+    def segment_ends(self, n_steps):
+        return range(self.refresh_every, n_steps, self.refresh_every)
+
+    def prepare_segment(self, model, theta, alive, state, k0):
+        """Fresh top eigenvectors of each live replica at refresh steps (Lanczos on compiled
+        HVPs), frozen until the next."""
+        if k0 % self.refresh_every:
+            return
+        from ..hessian import hessian_eigenpairs
+        for r in np.nonzero(alive)[0]:
+            state.eigenvectors[r] = hessian_eigenpairs(model, theta[r], k=self.k, tol=1e-8).vectors.T

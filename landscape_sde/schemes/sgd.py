@@ -1,10 +1,10 @@
 """Mini-batch stochastic gradient descent, with or without replacement, optionally with
-heavy-ball momentum."""
+heavy-ball momentum (the update rules of :mod:`.gd` on the mini-batch oracle)."""
 import dataclasses
 
-from .. import _validation as _v
-from .._kernels import trajectory as _t
-from .base import Scheme, check_batch_size, check_lr_momentum, codes
+from .. import checks as _v
+from .base import Scheme, check_batch_size, check_lr_momentum
+from .gd import gradient_method
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,9 +60,11 @@ class SGD(Scheme):
     def step(self):
         return self.lr
 
-    def config(self, model):
+    @property
+    def sampling(self):
+        return "replace" if self.replace else "shuffle" if self.shuffle else "without"
+
+    def method(self, model):
         check_batch_size(self.batch_size, model)
-        sampling = (_t.SAMPLE_REPLACE if self.replace else
-                    _t.SAMPLE_SHUFFLE if self.shuffle else _t.SAMPLE_WITHOUT)
-        return codes(grad=_t.GRAD_BATCH, batch_size=self.batch_size, sampling=sampling,
-                     h=self.lr, mu=self.momentum)
+        return gradient_method(self, model, gradient="batch", batch_size=self.batch_size,
+                               sampling=self.sampling)

@@ -1,11 +1,35 @@
 """The stochastic modified equation of SGD, with SGD's own state-dependent covariance."""
 import dataclasses
 import math
+import typing
 
-from .. import _validation as _v
-from .._kernels import trajectory as _t
+from .. import checks as _v
+from .._kernels.jit import jit
+from .._kernels.rng import normal
 from ..noise import batch_noise_factor
-from .base import Scheme, check_batch_size, codes
+from .base import Method, Scheme, check_batch_size
+
+
+class Params(typing.NamedTuple):
+    dt: float
+    sigma: float  # √(η dt c_b / N)
+
+
+@jit
+def sme_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
+    """``θ ← θ − dt g + σ Σ_i z_i (∇ℓ_i − g)``, ``z ~ N(0, I_N)``, into the work vector ``x``."""
+    dn, g, gs = o.x, o.g, o.gs
+    dn[:] = 0.0
+    for i in range(gs.shape[0]):
+        e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+        z = p.sigma * e
+        for j in range(th.shape[0]):
+            dn[j] += z * (gs[i, j] - g[j])
+    for j in range(th.shape[0]):
+        step = -p.dt * g[j]
+        step += dn[j]
+        th[j] += step
+    return s0, s1, s2, s3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,8 +75,14 @@ class SME(Scheme):
     def step(self):
         return self.dt
 
-    def config(self, model):
+    def method(self, model):
         check_batch_size(self.batch_size, model)
         c_b = batch_noise_factor(model.n_samples, self.batch_size, self.replace)
-        return codes(grad=_t.GRAD_SAMPLES, noise=_t.NOISE_SME, h=self.dt,
-                     sigma=math.sqrt(self.lr * self.dt * c_b / model.n_samples))
+        return Method(sme_update, Params(self.dt, math.sqrt(self.lr * self.dt * c_b / model.n_samples)),
+                      gradient="samples")
+
+    def diffusion(self, model, points):
+        """``D(θ) = (η/2) c_b C(θ)``, ``(M, dim, dim)``."""
+        from ..fields import sample_covariances
+        c_b = batch_noise_factor(model.n_samples, self.batch_size, self.replace)
+        return 0.5 * self.lr * c_b * sample_covariances(model, points)
