@@ -57,7 +57,7 @@ from analysis.stationary import discrete_lyapunov
 from landscape_sde import checks as _v
 from landscape_sde.noise import batch_noise_factor
 from landscape_sde.schemes import SGD
-from landscape_sde.simulate import simulate
+from landscape_sde import simulate
 
 __all__ = ["Relation", "FDRObserver", "block_statistics", "relation", "yaida_relations",
            "linear_learning_relations", "measure_fdr", "effective_temperature",

@@ -22,7 +22,7 @@ import numpy as np
 from landscape_sde import checks as _v
 from landscape_sde.rng import as_seed_sequence
 from landscape_sde.schemes import SGD
-from landscape_sde.simulate import simulate
+from landscape_sde import simulate
 
 __all__ = ["noise_scale", "batch_size_for_noise_scale", "lr_for_noise_scale",
            "batch_growth_schedule", "lr_decay_schedule", "Schedule", "run_schedule"]

@@ -14,7 +14,7 @@ import numpy as np
 from . import checks as _v
 from ._kernels import rng as _krng
 
-__all__ = ["as_seed_sequence", "root_key", "standard_normals", "uniforms"]
+__all__ = ["as_seed_sequence", "as_generator", "root_key", "standard_normals", "uniforms"]
 
 
 def as_seed_sequence(rng=None):
@@ -37,6 +37,14 @@ def as_seed_sequence(rng=None):
         return np.random.SeedSequence(rng.integers(0, 2**63, size=2, dtype=np.uint64).tolist())
     raise TypeError("rng: expected None, a non-negative int, a numpy SeedSequence or a numpy "
                     f"Generator, got {type(rng).__name__}")
+
+
+def as_generator(rng=None):
+    """A :class:`numpy.random.Generator` for any accepted ``rng=`` value (a Generator is used
+    as is, so it advances)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(as_seed_sequence(rng))
 
 
 def root_key(seed_sequence):

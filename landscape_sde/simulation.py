@@ -100,13 +100,10 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
             *(np.linspace(0, n_steps, 21).astype(np.int64)[1:].tolist() if progress else ())}
     segments = plan_segments(steps, ends)
     # allocate
-    drive = trajectory_module(model.kernels, method.update, method.init, GRADIENTS[method.gradient],
-                              method.stages, method.diffusion, model.dim).drive
-    sampling = SAMPLERS[method.sampling]
-    loop = Loop(root_key(seed), model.n_samples, method.batch_size, sampling, bound)
+    drive = driver(model, method)
+    loop = Loop(root_key(seed), model.n_samples, method.batch_size, SAMPLERS[method.sampling], bound)
     state = method.allocate(n_replicas)
-    batched = method.gradient == "batch" and method.sampling != "replace"
-    carry = Carry.fresh(n_replicas, model.n_samples if batched else 0)
+    carry = Carry.fresh(n_replicas, model.n_samples if method.permutes else 0)
     acc = (stream or Streaming(coords=())).allocate(model.dim, steps.size, n_replicas,
                                                     on=stream is not None)
     recorder = (_Streamed if stream else _Trajectories)(steps, n_replicas, model.dim)
@@ -223,6 +220,13 @@ class _Streamed(_Trajectories):
 
 
 # --- run ---------------------------------------------------------------------------------
+def driver(model, method):
+    """The compiled loop ``drive`` for a model and a scheme's :class:`Method` (generated once
+    per kernels, update, oracle and small dimension; see :mod:`landscape_sde._kernels.codegen`)."""
+    return trajectory_module(model.kernels, method.update, method.init, GRADIENTS[method.gradient],
+                             method.stages, method.diffusion, model.dim).drive
+
+
 def _run_chunks(drive, data, theta0, seg, loop, params, state, carry, out, stream):
     """Replicas are split into contiguous chunks run by the nogil compiled loop on a thread
     pool; each replica runs whole inside one chunk on its own stream, so chunking cannot

@@ -43,7 +43,7 @@ def test_velocity_observer_sees_the_heavy_ball_velocity():
         np.testing.assert_allclose(v, ens.theta[k] - ens.theta[k - 1], rtol=0, atol=1e-14)
     with pytest.raises(ValueError, match="momentum"):
         lsde.simulate(QUAD, lsde.SGD(0.1, 2), [1.0, 1.0], n_steps=5, observe={"v": (1, f, "velocity")})
-    with pytest.raises(TypeError, match="observe"):
+    with pytest.raises(ValueError, match="carries no state .vel."):
         lsde.simulate(QUAD, lsde.SGD(0.1, 2), [1.0, 1.0], n_steps=5, observe={"v": (1, f, "vel")})
 
 

@@ -3,6 +3,9 @@ finite differences."""
 import numpy as np
 import pytest
 
+import landscape_sde as lsde
+from models import Quadratic
+
 from tests.models_under_test import all_models
 
 MODELS = all_models()
@@ -19,25 +22,19 @@ def _points(model, k=3):
 
 
 def test_compiled_kernels_match_numpy(model):
-    gen = np.random.default_rng(1)
-    for theta in _points(model):
-        data = model.data
-        assert model.compiled("loss")(theta, data) == pytest.approx(model.loss(theta), rel=1e-12, abs=1e-14)
-        out = np.empty(model.dim)
-        model.compiled("grad")(theta, data, out)
-        np.testing.assert_allclose(out, model.grad(theta), rtol=1e-12, atol=1e-13)
-        idx = gen.integers(0, model.n_samples, size=min(4, model.n_samples)).astype(np.int64)
-        model.compiled("batch_grad")(theta, data, idx, out)
-        np.testing.assert_allclose(out, model.sample_grads(theta, idx).mean(axis=0), rtol=1e-12, atol=1e-13)
-        rows = np.empty((idx.size, model.dim))
-        model.compiled("sample_grads")(theta, data, idx, rows)
-        np.testing.assert_allclose(rows, model.sample_grads(theta, idx), rtol=1e-12, atol=1e-13)
-        v = gen.normal(size=model.dim)
-        model.compiled("hvp")(theta, data, v, out)
-        np.testing.assert_allclose(out, model.hessian(theta) @ v, rtol=1e-12, atol=1e-13)
-        model.compiled("batch_hvp")(theta, data, idx, v, out)
-        # the base-class reference is a central difference (error ~1e-9); exact ones match 1e-12
-        np.testing.assert_allclose(out, model.batch_hvp(theta, idx, v), rtol=1e-7, atol=1e-8)
+    errors = lsde.check_kernels(model)
+    assert set(errors) >= {"loss", "grad", "batch_grad", "sample_grads", "hvp", "batch_hvp"}
+
+
+def test_check_kernels_catches_a_wrong_kernel():
+    # Negative control: a quadratic whose compiled HVP is replaced by the gradient kernel.
+    quad = MODELS["quadratic"]
+    wrong = Quadratic(quad.hessian_matrix, n_samples=None)
+    original = wrong.kernels.get
+    wrong.compiled = lambda name: (lambda th, d, v, out: original("grad")(th, d, out)) \
+        if name == "hvp" else original(name)
+    with pytest.raises(AssertionError, match="hvp"):
+        lsde.check_kernels(wrong)
 
 
 def test_gradient_is_mean_of_sample_gradients(model):

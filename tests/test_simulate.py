@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import landscape_sde as lsde
-from landscape_sde._kernels.codegen import trajectory_driver
-from landscape_sde.simulate import _fresh_state
+from landscape_sde._kernels.layout import SAMPLERS, Carry, Loop, Out, Segment
+from landscape_sde.simulation import driver
 from models import DoubleWell, LinearRegression, PolynomialPotential, Quadratic
 
 QUAD = Quadratic(np.diag([1.0, 4.0]), np.diag([1.0, 0.5]), n_samples=6)
@@ -95,20 +95,21 @@ def test_bit_identical_across_threads_chunks_and_replica_counts(scheme):
     np.testing.assert_array_equal(one.theta[:, :3], few.theta)
     assert not np.array_equal(one.theta[:, 0], one.theta[:, 1]) or scheme.noise == "none"
     # Thread count aside, the compiled loop itself must not care how replicas are chunked.
-    structure, ip, fp = scheme.config(model)
-    drive = trajectory_driver(model.kernels, *structure[:3], model.dim, structure[3])
+    method = scheme.method(model)
+    drive = driver(model, method)
     steps = np.arange(0, 51, 10)
     key = lsde.rng.root_key(np.random.SeedSequence(42))
+    loop = Loop(key, model.n_samples, method.batch_size, SAMPLERS[method.sampling], 1e10)
+    stream = lsde.Streaming(coords=()).allocate(3, steps.size, 7, on=False)
     outputs = []
     for edges in ([0, 7], [0, 3, 7], [0, 1, 2, 5, 7]):
-        theta = np.empty((steps.size, 7, 3))
-        loss = np.empty((steps.size, 7))
-        div = np.full(7, -1, np.int64)
-        state = _fresh_state(structure, ip, 7, model)
+        out = Out(np.empty((steps.size, 7, 3)), np.empty((steps.size, 7)), np.full(7, -1, np.int64))
+        state = method.allocate(7)
+        carry = Carry.fresh(7, model.n_samples if method.permutes else 0)
         for a, b in zip(edges[:-1], edges[1:]):
-            drive(model.data, np.zeros((7, 3)), model.n_samples, ip, fp, key, steps, 1e10,
-                  theta, loss, div, a, b, *state, True, 0)
-        outputs.append(theta)
+            drive(model.data, np.zeros((7, 3)), Segment(steps, 0, True, a, b), loop,
+                  method.params, state, carry, out, stream)
+        outputs.append(out.theta)
     np.testing.assert_array_equal(outputs[0], outputs[1])
     np.testing.assert_array_equal(outputs[0], outputs[2])
     np.testing.assert_array_equal(outputs[0], one.theta)

@@ -5,7 +5,7 @@ import sympy as sp
 
 import landscape_sde as lsde
 from landscape_sde import symbolic
-from landscape_sde._kernels.codegen import trajectory_driver
+from landscape_sde.simulation import driver
 from tests.models_under_test import symbolic_twins
 
 TWINS = symbolic_twins()
@@ -54,9 +54,7 @@ def test_same_expression_is_compiled_once():
     assert m1.kernels == m2.kernels and m1.kernels != m3.kernels
     scheme = lsde.Langevin(1e-2, 0.5)
     lsde.simulate(m1, scheme, [0.0, 0.0], n_steps=5)
-    structure = scheme.config(m1)[0]
-    args = (*structure[:3], 2, structure[3])
-    assert trajectory_driver(m1.kernels, *args) is trajectory_driver(m2.kernels, *args)
+    assert driver(m1, scheme.method(m1)) is driver(m2, scheme.method(m2))
 
 
 def test_bad_input_is_named():

@@ -8,6 +8,7 @@ from .langevin import AnisotropicLangevin, Langevin, LeimkuhlerMatthews
 from .nsgd import NSGD
 from .sgd import SGD
 from .sme import SME
+from .underdamped_euler import UnderdampedEuler
 
 __all__ = ["Scheme", "Method", "GD", "SGD", "NSGD", "Langevin", "LeimkuhlerMatthews",
-           "AnisotropicLangevin", "SME", "BAOAB", "GradientFlow"]
+           "AnisotropicLangevin", "SME", "BAOAB", "UnderdampedEuler", "GradientFlow"]

@@ -54,7 +54,7 @@ class BAOAB(Scheme):
     The configurational marginal of its stationary state is ``∝ exp(−L/T)`` to second order
     in ``dt``, and on a harmonic well ``L = ½ h θ²`` exactly (``⟨θ²⟩ = T/h`` at every stable
     ``dt``, ``dt² h/m < 4``), while the kinetic temperature ``m⟨v²⟩`` carries an ``O(dt²)``
-    bias (``T / (1 − h dt²/(4m))`` there). Weak order 2 on finite horizons. In the
+    bias (``T (1 − h dt²/(4m))`` there). Weak order 2 on finite horizons. In the
     high-friction limit ``γ dt → ∞`` its position update is the Leimkuhler-Matthews scheme with
     step ``dt²/(2m)``. One gradient per step (the force is reused), ``v_0 = 0``.
 

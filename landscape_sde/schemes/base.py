@@ -104,6 +104,11 @@ class Method:
                 raise TypeError(f"{field}: expected a NamedTuple, got {getattr(self, field)!r}")
         _v.integer("stages", self.stages, low=1)
 
+    @property
+    def permutes(self):
+        """Whether the loop keeps a permutation of the samples (batches without replacement)."""
+        return self.gradient == "batch" and self.sampling != "replace"
+
     def allocate(self, n_replicas):
         """The state record with zero arrays of shape ``(n_replicas, *shape)`` per field."""
         return type(self.state)(*(np.zeros((n_replicas, *shape)) for shape in self.state))
