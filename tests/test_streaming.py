@@ -66,7 +66,7 @@ def test_statistics_equal_numpy_on_the_full_run():
 def test_bit_identical_for_any_thread_count_and_chunking(monkeypatch, n_chunks):
     reference = _run(SPEC, n_replicas=100)  # at most 32 blocks: 25 blocks of 4 replicas
     # The pool runs nogil calls: more Python threads than numba threads is fine here.
-    monkeypatch.setattr(importlib.import_module("landscape_sde.simulate").numba, "get_num_threads", lambda: n_chunks)
+    monkeypatch.setattr(importlib.import_module("landscape_sde.simulation").numba, "get_num_threads", lambda: n_chunks)
     other = _run(SPEC, n_replicas=100)
     for name, value in reference.stats.items():
         np.testing.assert_array_equal(other.stats[name], value, err_msg=name)

@@ -49,9 +49,13 @@ class NoParams(typing.NamedTuple):
     """The parameters of a scheme that has none at run time."""
 
 
-@jit
+@jit(cache=False)
 def no_init(theta, state, r, params, s0, s1, s2, s3):
-    """``init`` of a scheme whose state starts at zero: draws nothing."""
+    """``init`` of a scheme whose state starts at zero: draws nothing.
+
+    Not disk-cached: it is compiled for every scheme's state and parameter types, and
+    numba's cache index of a shared function would record the types of schemes defined in
+    modules other processes cannot import. (The generated loop that calls it is cached.)"""
     return s0, s1, s2, s3
 
 
