@@ -46,7 +46,26 @@ def baoab_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
 
 
 @dataclasses.dataclass(frozen=True)
-class BAOAB(Scheme):
+class Underdamped(Scheme):
+    """Parameters shared by the underdamped Langevin schemes (see :class:`BAOAB`)."""
+
+    dt: float
+    temperature: float
+    friction: float
+    mass: float = 1.0
+    noise = "thermostat"
+
+    def __post_init__(self):
+        for name in ("dt", "temperature", "friction", "mass"):
+            object.__setattr__(self, name, _v.positive(name, getattr(self, name)))
+
+    @property
+    def step(self):
+        return self.dt
+
+
+@dataclasses.dataclass(frozen=True)
+class BAOAB(Underdamped):
     """Underdamped Langevin ``dθ = v dt``, ``m dv = −∇L dt − γ m v dt + √(2 γ m T) dW`` by
     the BAOAB splitting: half kick (B), half drift (A), the exact Ornstein-Uhlenbeck step of
     the friction and noise (O), half drift, half kick.
@@ -73,20 +92,7 @@ class BAOAB(Scheme):
         ``m > 0``.
     """
 
-    dt: float
-    temperature: float
-    friction: float
-    mass: float = 1.0
     order = {"weak": 2, "stationary": 2}
-    noise = "thermostat"
-
-    def __post_init__(self):
-        for name in ("dt", "temperature", "friction", "mass"):
-            object.__setattr__(self, name, _v.positive(name, getattr(self, name)))
-
-    @property
-    def step(self):
-        return self.dt
 
     def method(self, model):
         c = math.exp(-self.friction * self.dt)

@@ -6,10 +6,10 @@ import typing
 
 import numpy as np
 
-from .. import checks as _v
 from .._kernels.jit import jit
 from .._kernels.rng import normal
-from .base import Method, Scheme
+from .baoab import Underdamped
+from .base import Method
 
 
 class Params(typing.NamedTuple):
@@ -36,7 +36,7 @@ def underdamped_euler_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
 
 
 @dataclasses.dataclass(frozen=True)
-class UnderdampedEuler(Scheme):
+class UnderdampedEuler(Underdamped):
     """Euler-Maruyama for underdamped Langevin ``dθ = v dt``,
     ``m dv = −∇L dt − γ m v dt + √(2 γ m T) dW``, ``v_0 = 0``.
 
@@ -45,20 +45,7 @@ class UnderdampedEuler(Scheme):
     that shows what BAOAB's splitting buys. Parameters as in :class:`BAOAB`.
     """
 
-    dt: float
-    temperature: float
-    friction: float
-    mass: float = 1.0
     order = {"weak": 1, "stationary": 1}
-    noise = "thermostat"
-
-    def __post_init__(self):
-        for name in ("dt", "temperature", "friction", "mass"):
-            object.__setattr__(self, name, _v.positive(name, getattr(self, name)))
-
-    @property
-    def step(self):
-        return self.dt
 
     def method(self, model):
         return Method(underdamped_euler_update,
