@@ -589,6 +589,7 @@ class _Writer:
         self.store, self.grid, self.dims = store, grid, dims
         self.failed_before = failed_before
         self.coord_names = {d for ds in dims.values() for d in ds}
+        self.checked = {}  # coordinates read (or written) and found equal: name -> values
         self._open()
 
     def _open(self):
@@ -611,14 +612,48 @@ class _Writer:
         self.arrays = self.loop.run_until_complete(open_all())
 
     def _put(self, items, idx):
+        """Write ``(name, value)`` at grid index ``idx``, or the whole array for a coordinate."""
+        sel = {name: Ellipsis if name in self.coord_names else idx for name, _ in items}
         if self.loop is None:  # zarr 2
             for name, value in items:
-                self.arrays[name][idx] = value
+                self.arrays[name][sel[name]] = value
             return
 
         async def put():
-            await asyncio.gather(*(self.arrays[name].setitem(idx, value) for name, value in items))
+            await asyncio.gather(*(self.arrays[name].setitem(sel[name], value)
+                                   for name, value in items))
         self.loop.run_until_complete(put())
+
+    def _read(self, name):
+        """``(values, whether any chunk of it is written)``."""
+        if self.loop is None:  # zarr 2
+            arr = self.arrays[name]
+            return arr[...], arr.nchunks_initialized > 0
+
+        async def get():
+            arr = self.arrays[name]
+            return await arr.getitem(Ellipsis), await arr.nchunks_initialized() > 0
+        return self.loop.run_until_complete(get())
+
+    def _coordinates(self, values):
+        """Items writing the coordinates among ``values`` that the store lacks (a kill between
+        creating a coordinate and writing it leaves it unwritten): before the cell's status, so
+        that a finished cell implies its coordinates are stored. A cell whose coordinate differs
+        from the stored one fails."""
+        items = []
+        for name in sorted(self.coord_names & set(values) & set(self.arrays)):
+            value = values[name]
+            if name not in self.checked:
+                stored, written = self._read(name)
+                if not written:
+                    items.append((name, value))
+                    stored = value
+                self.checked[name] = np.asarray(stored)
+            stored = self.checked[name]
+            if stored.shape != value.shape or not np.array_equal(stored, value):
+                raise ValueError(f"coordinate {name!r} = {value.tolist()} differs from the "
+                                 f"stored {stored.tolist()}")
+        return items
 
     def close(self):
         if getattr(self, "loop", None) is not None:
@@ -632,6 +667,7 @@ class _Writer:
         if kind == "ok":
             try:
                 self._ensure(payload)
+                items += self._coordinates(payload)
                 items += [(name, value) for name, value in payload.items()
                           if name not in self.coord_names]
                 # "diverged": every replica diverged (a fraction 1, or all flags True); a
@@ -639,7 +675,7 @@ class _Writer:
                 diverged = payload.get("diverged")
                 code = STATUS["diverged"] if diverged is not None and np.all(diverged == 1) \
                     else STATUS["done"]
-            except ValueError as exc:  # wrong shape for this store: the cell fails
+            except ValueError as exc:  # wrong shape or coordinate for this store: it fails
                 error = f"{type(exc).__name__}: {exc}"
                 items = [("seconds", seconds)]
         if error or self.failed_before[idx]:  # "" is the fill value: write it only to clear
@@ -650,24 +686,25 @@ class _Writer:
     def _ensure(self, values):
         import xarray as xr
         new = {n: v for n, v in values.items() if n not in self.coord_names and n not in self.arrays}
+        # coordinates are created with their first observable; also on their own, if a kill
+        # came between the two
+        coords = {d: (d, values[d]) for d in self.coord_names
+                  if d in values and d not in self.arrays and values[d].ndim == 1}
         for name, value in values.items():
             if name in self.arrays and name not in self.coord_names:
                 want = self.arrays[name].shape[len(self.grid):]
                 if value.shape != want:
                     raise ValueError(f"observable {name!r} has shape {value.shape}, but the "
                                      f"store holds shape {want}")
-        if not new:
+        if not new and not coords:
             return
         axes, shape = tuple(self.grid), tuple(v.size for v in self.grid.values())
-        variables, coords, encoding = {}, {}, {}
+        variables, encoding = {}, {}
         for name, value in new.items():
             vdims = self.dims.get(name, tuple(f"{name}_{k}" for k in range(value.ndim)))
             if len(vdims) != value.ndim:
                 raise ValueError(f"dims[{name!r}] = {vdims} does not match the observable's "
                                  f"shape {value.shape}")
-            for d, n in zip(vdims, value.shape):
-                if d in values and d not in self.arrays:
-                    coords[d] = (d, values[d])
             variables[name] = (axes + vdims, np.full(shape + value.shape, np.nan))
             encoding[name] = {"chunks": (1,) * len(axes) + value.shape}
         # a template of fill values: zarr writes no chunk for it, so this costs metadata only
