@@ -301,7 +301,7 @@ def _check_store_path(store):
         probe = where / f".{store.name}.probe-{uuid.uuid4().hex}"
         try:  # os.access is not enough: root, read-only mounts, ACLs
             os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            os.unlink(probe)
+            probe.unlink(missing_ok=True)  # a kill here leaves it: removed by the next sweep
         except OSError as exc:
             raise _unwritable(store, where, exc) from exc
 
@@ -537,6 +537,8 @@ def _remove_leftovers(store):
     parent = Path(os.path.abspath(store)).parent
     for tmp in parent.glob(f".{glob_escape(store.name)}.creating-*"):
         shutil.rmtree(tmp, ignore_errors=True)
+    for probe in parent.glob(f".{glob_escape(store.name)}.probe-*"):
+        probe.unlink(missing_ok=True)
     if store.is_dir():
         for dirpath, _, files in os.walk(store):
             for name in files:
@@ -707,11 +709,20 @@ class _Writer:
                                  f"shape {value.shape}")
             variables[name] = (axes + vdims, np.full(shape + value.shape, np.nan))
             encoding[name] = {"chunks": (1,) * len(axes) + value.shape}
-        # a template of fill values: zarr writes no chunk for it, so this costs metadata only
+        # a template of fill values: zarr writes no chunk for it, so this costs metadata only.
+        # Written as a store of its own next to this one, then each array's directory renamed
+        # into it: an array appears complete (metadata, attributes, a coordinate's values) or
+        # not at all (xarray writes an array's attributes after creating it).
         template = xr.Dataset(variables, coords={**dict(self.grid), **coords})
-        template.attrs = dict(_zarr_group(self.store, "r").attrs)  # mode="a" rewrites them
-        template.drop_vars(list(self.grid)).to_zarr(self.store, mode="a", encoding=encoding,
-                                                    consolidated=False)
+        absolute = Path(os.path.abspath(self.store))
+        tmp = absolute.with_name(f".{absolute.name}.creating-{uuid.uuid4().hex[:12]}")
+        try:
+            template.drop_vars(list(self.grid)).to_zarr(tmp, mode="w-", encoding=encoding,
+                                                        consolidated=False)
+            for name in sorted(variables) + sorted(coords):
+                os.rename(tmp / name, self.store / name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         self._open()
 
 
