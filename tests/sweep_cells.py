@@ -172,3 +172,9 @@ def kill_driver(workdir, max_points=400):
         with open(out) as fh:
             results.append({"n": n, **json.load(fh)})
     print(json.dumps({"n_writes": n_writes, "results": results}))
+
+
+def slow_cell(x, sleep=0.5):
+    """Sleeps (a sweep that is still running when a second one starts on its store)."""
+    time.sleep(sleep)
+    return {"y": float(x)}
