@@ -535,9 +535,9 @@ def _remove_leftovers(store):
     files inside it (a kill between writing one and renaming it): nobody else writes here
     while the lock is held."""
     parent = Path(os.path.abspath(store)).parent
-    for tmp in parent.glob(f".{glob_escape(store.name)}.creating-*"):
+    for tmp in parent.glob(f".{_glob_escape(store.name)}.creating-*"):
         shutil.rmtree(tmp, ignore_errors=True)
-    for probe in parent.glob(f".{glob_escape(store.name)}.probe-*"):
+    for probe in parent.glob(f".{_glob_escape(store.name)}.probe-*"):
         probe.unlink(missing_ok=True)
     if store.is_dir():
         for dirpath, _, files in os.walk(store):
@@ -546,7 +546,7 @@ def _remove_leftovers(store):
                     os.unlink(os.path.join(dirpath, name))
 
 
-def glob_escape(text):
+def _glob_escape(text):
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
