@@ -22,7 +22,8 @@ The TOML file describes one sweep (see :func:`landscape_sde.sweep`;
 Hydra without depending on it: ``grid.lr=[0.1,0.2]``, ``params.n_steps=500``,
 ``store=other.zarr`` (a value that is not valid TOML is taken as a string). Rerunning the same
 command resumes the sweep. ``--scheduler tcp://host:8786`` runs the cells on a Dask cluster,
-``--processes N`` on a local process pool.
+``--processes N`` on a local process pool. Resuming checks that the cell function is the one
+that wrote the store (name, source, parameters); ``--allow-changed-cell`` resumes anyway.
 """
 import argparse
 import functools
@@ -93,7 +94,8 @@ def resolve_cell(text):
         raise ValueError(f"cell: cannot import {text!r}: {exc}") from exc
 
 
-def run_sweep(config, *, scheduler=None, processes=None, retry_failed=False, progress=True):
+def run_sweep(config, *, scheduler=None, processes=None, retry_failed=False, progress=True,
+              check_cell=True):
     """Run (or resume) the sweep described by ``config``; returns the dataset."""
     from .sweep import sweep
     fn = resolve_cell(config["cell"])
@@ -111,13 +113,14 @@ def run_sweep(config, *, scheduler=None, processes=None, retry_failed=False, pro
     try:
         return sweep(run_cell, grid, config["store"], client=client, processes=processes,
                      seed=config.get("seed", 0), dims=config.get("dims"), config=stored,
-                     retry_failed=retry_failed, progress=progress)
+                     retry_failed=retry_failed, progress=progress, check_cell=check_cell)
     finally:
         if client is not None:
             client.close()
 
 
 def main(argv=None):
+    from .sweep import StoreInUseError
     parser = argparse.ArgumentParser(prog="python -m landscape_sde", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +131,8 @@ def main(argv=None):
     p.add_argument("--processes", type=int, help="local process pool of this size")
     p.add_argument("--retry-failed", action="store_true", help="rerun cells that failed")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--allow-changed-cell", action="store_true",
+                   help="resume even if the cell function's source or parameters changed")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config, args.overrides)
@@ -135,8 +140,10 @@ def main(argv=None):
         parser.error(str(exc))
     try:
         ds = run_sweep(config, scheduler=args.scheduler, processes=args.processes,
-                       retry_failed=args.retry_failed, progress=not args.no_progress)
-    except (TypeError, ValueError) as exc:  # bad config or a store of another sweep
+                       retry_failed=args.retry_failed, progress=not args.no_progress,
+                       check_cell=not args.allow_changed_cell)
+    except (TypeError, ValueError, PermissionError, StoreInUseError) as exc:
+        # bad config, a store of another sweep, an unwritable store or one in use
         parser.error(str(exc))
     from .sweep import STATUS
     codes = {v: k for k, v in STATUS.items()}

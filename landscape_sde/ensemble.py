@@ -1,6 +1,8 @@
 """The result of :func:`landscape_sde.simulate`: an ensemble of trajectories."""
 import dataclasses
 import json
+import os
+import uuid
 
 import numpy as np
 
@@ -63,15 +65,39 @@ class Ensemble:
         return self.t * self.meta["scheme"]["step"]
 
     def save(self, path):
-        """Write to ``path`` (NumPy ``.npz``); :meth:`load` reads it back exactly."""
+        """Write to ``path`` (NumPy ``.npz``); :meth:`load` reads it back exactly.
+
+        The file is written under a temporary name in the same directory and renamed over
+        ``path`` when complete: a save that fails (or is killed) leaves a previous file there
+        untouched.
+        """
+        try:
+            path = os.fspath(path)
+        except TypeError:
+            raise TypeError(f"path: expected a file path (str or os.PathLike), got {path!r}") from None
+        try:
+            meta = json.dumps(self.meta)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"meta: expected a JSON-serialisable dict, got {self.meta!r}: "
+                            f"{exc}") from exc
         arrays = {k: getattr(self, k) for k in _ARRAYS}
         for name, obs in self.observables.items():
             arrays[f"obs_t/{name}"] = obs["t"]
             arrays[f"obs_values/{name}"] = obs["values"]
         for name, value in self.stats.items():
             arrays[f"stats/{name}"] = value
-        with open(path, "wb") as fh:
-            np.savez(fh, meta=np.array(json.dumps(self.meta)), **arrays)
+        directory, name = os.path.split(os.path.abspath(path))
+        tmp = os.path.join(directory, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
+        try:  # os.open, not tempfile: the file gets the usual permissions (0o666 & ~umask)
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as fh:
+                np.savez(fh, meta=np.array(meta), **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
 
     @classmethod
     def load(cls, path):

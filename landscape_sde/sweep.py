@@ -11,12 +11,20 @@ finish. The store is the state of the sweep:
   ``attrs["status_codes"]``), ``error`` (the traceback of a failed cell, else ""), ``seconds``
   (wall time of the cell); ``attrs`` hold the grid, the config, the root seed and the
   versions.
-- Commit protocol: a cell's observables are written first, its status last. Zarr's local store
-  writes each chunk to a temporary file and renames it, so a kill at any moment leaves every
-  chunk either old or new, and a cell whose status is not written is still "pending".
-- Resume: rerunning the same call (or CLI command) reopens the store, checks that grid, seed and
-  config are the same, and runs only the pending cells (and the failed ones with
+- Commit protocol: the store is built under a temporary name next to it (status, error,
+  seconds, grid coordinates, attributes) and renamed into place, so it exists complete or not
+  at all. A cell's observables (and, the first time, their coordinates) are written first, its
+  status last. Zarr's local store writes each chunk to a temporary file and renames it, so a
+  kill at any moment leaves every chunk either old or new, and a cell whose status is not
+  written is still "pending". Tested by a SIGKILL at every single store write of a small sweep.
+- Resume: rerunning the same call (or CLI command) reopens the store, checks that grid, seed,
+  config and the cell function (``attrs["cell"]``: its qualified name, a hash of its source,
+  its ``functools.partial`` arguments, defaults and closure) are the same and that the grid
+  coordinates are intact, and runs only the pending cells (and the failed ones with
   ``retry_failed=True``): nothing finished is recomputed or lost.
+- One writer: a sweep holds the lock file ``<store>.lock`` (owner pid and host; an OS lock
+  released when the process dies, however it dies) while it runs; a second sweep on the same
+  store is refused with :class:`StoreInUseError`.
 - Seeds: the cell at grid index ``(i, j, k)`` gets ``SeedSequence(entropy, spawn_key=(i, j,
   k))``, so its result does not depend on where, when or in which order it ran, on how many
   workers there are, or on cells added to the end of an axis later.
@@ -35,12 +43,18 @@ Observable values are stored as float64 (NaN where a cell has not run or failed;
 ``loss_mean`` with ``dims={"loss_mean": ("t",)}``) becomes that dimension's coordinate.
 """
 import asyncio
+import errno
 import functools
+import hashlib
 import inspect
 import json
 import os
 import pickle
 import platform
+import re
+import shutil
+import socket
+import sys
 import time
 import uuid
 import traceback
@@ -51,10 +65,14 @@ import numpy as np
 from . import checks as _v
 from .rng import as_seed_sequence
 
-__all__ = ["sweep", "STATUS", "cell_seed"]
+__all__ = ["sweep", "STATUS", "cell_seed", "StoreInUseError"]
 
 STATUS = {"pending": 0, "done": 1, "diverged": 2, "failed": 3}
 _FORMAT = "landscape_sde.sweep/1"
+
+
+class StoreInUseError(RuntimeError):
+    """Another process is running a sweep on this store (it holds ``<store>.lock``)."""
 
 
 def cell_seed(root, index):
@@ -65,7 +83,7 @@ def cell_seed(root, index):
 
 
 def sweep(run_cell, grid, store, *, client=None, processes=None, seed=0, dims=None,
-          config=None, retry_failed=False, progress=True):
+          config=None, retry_failed=False, progress=True, check_cell=True):
     """Run ``run_cell`` on every cell of ``grid``, writing each result to the zarr ``store``.
 
     Parameters
@@ -80,7 +98,9 @@ def sweep(run_cell, grid, store, *, client=None, processes=None, seed=0, dims=No
         ``{axis: values}``: 1-D sequences of distinct numbers or strings, e.g.
         ``{"lr": [0.1, 0.2], "batch_size": [1, 4, 16], "seed": range(8)}``.
     store : str or path-like
-        Directory of the zarr store; created if absent, resumed if present.
+        Directory of the zarr store; created if absent (or an empty directory), resumed if
+        present. Its parent must be writable: the lock file ``<store>.lock`` and, while the
+        store is being created, ``.<name>.creating-*`` are written there.
     client : dask.distributed.Client, optional
         Run the cells on this Dask cluster (``pip install "landscape-sde[dask]"``).
     processes : int, optional
@@ -98,6 +118,19 @@ def sweep(run_cell, grid, store, *, client=None, processes=None, seed=0, dims=No
         Also rerun cells that failed before.
     progress : bool
         Progress bar of cells on stderr.
+    check_cell : bool
+        On resume, refuse a ``run_cell`` whose fingerprint (qualified name, source hash,
+        partial arguments, defaults, closure) differs from the one that wrote the store (its
+        results would be mixed with the stored ones). ``False`` resumes anyway (the stored
+        fingerprint is kept). It does not see the globals the function reads.
+
+    Raises
+    ------
+    StoreInUseError
+        Another process is running a sweep on ``store``.
+    ValueError, PermissionError
+        ``store`` is a file, not writable, or a store of another sweep; raised before any cell
+        runs.
 
     Returns
     -------
@@ -120,10 +153,13 @@ def sweep(run_cell, grid, store, *, client=None, processes=None, seed=0, dims=No
         raise ValueError("client, processes: give at most one of them")
     retry_failed = _v.boolean("retry_failed", retry_failed)
     progress = _v.boolean("progress", progress)
+    check_cell = _v.boolean("check_cell", check_cell)
     try:
         store = Path(os.fspath(store))
     except TypeError:
         raise TypeError(f"store: expected a path (str or os.PathLike), got {store!r}") from None
+    _check_store_path(store)
+    fingerprint = _fingerprint(run_cell)
     if client is not None or processes is not None:
         try:  # workers receive run_cell by pickle: fail now, not after the first cell
             pickle.dumps(run_cell)
@@ -131,7 +167,15 @@ def sweep(run_cell, grid, store, *, client=None, processes=None, seed=0, dims=No
             raise TypeError(f"run_cell: must be picklable for processes= or client= (a "
                             f"module-level function or a functools.partial of one): {exc}") from None
 
-    root = _open_or_create(store, grid, seed, config_text)
+    with _StoreLock(store):
+        _run(store, run_cell, grid, dims, seed, config_text, fingerprint, check_cell,
+             client, processes, retry_failed, progress)
+    return xr.open_zarr(store, chunks=None, consolidated=False)
+
+
+def _run(store, run_cell, grid, dims, seed, config_text, fingerprint, check_cell, client,
+         processes, retry_failed, progress):
+    root = _open_or_create(store, grid, seed, config_text, fingerprint, check_cell)
     status = _zarr_group(store)["status"][...]
     todo = status == STATUS["pending"]
     if retry_failed:
@@ -161,7 +205,6 @@ def sweep(run_cell, grid, store, *, client=None, processes=None, seed=0, dims=No
         writer.close()
         if bar is not None:
             bar.close()
-    return xr.open_zarr(store, chunks=None, consolidated=False)
 
 
 _RESERVED = {"status", "error", "seconds"}  # variables the store writes itself
@@ -238,29 +281,278 @@ def _versions():
             "python": platform.python_version()}
 
 
-def _open_or_create(store, grid, seed, config_text):
-    """Create the store (status, error, seconds, grid coordinates, attributes) or check that an
-    existing one belongs to the same sweep; returns the root SeedSequence."""
-    import xarray as xr
+def _check_store_path(store):
+    """``store`` must be a directory (or absent, under a directory) that this process can
+    write: checked before any cell runs."""
+    allowed = "expected a directory (a sweep store or an empty one) or a path that does not exist"
+    if store.exists() and not store.is_dir():
+        raise ValueError(f"store: {store} is an existing file; {allowed}")
+    parent = Path(os.path.abspath(store)).parent
+    ancestor = parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"store: {store}: {ancestor} is a file, not a directory; {allowed}")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(store, parent, exc) from exc
+    for where in (parent, store) if store.is_dir() else (parent,):
+        probe = where / f".{store.name}.probe-{uuid.uuid4().hex}"
+        try:  # os.access is not enough: root, read-only mounts, ACLs
+            os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            probe.unlink(missing_ok=True)  # a kill here leaves it: removed by the next sweep
+        except OSError as exc:
+            raise _unwritable(store, where, exc) from exc
+
+
+def _unwritable(store, where, exc):
+    text = (f"store: cannot write to {where} ({exc.strerror or exc}); expected a writable "
+            f"directory for {store} and its lock file")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return PermissionError(text)
+    return OSError(text)
+
+
+class _StoreLock:
+    """``<store>.lock`` next to the store, holding the owner's pid and host.
+
+    With ``fcntl`` (POSIX) the file is also locked with ``flock``, which the OS releases when
+    the owner dies (even by SIGKILL): a lock file whose lock is not held is stale and taken
+    over. Without it (Windows, or a file system without locks) the file's existence is the
+    lock; one left by a dead pid of this host is taken over.
+    """
+
+    def __init__(self, store):
+        self.store = store
+        store = Path(os.path.abspath(store))
+        self.path = store.with_name(store.name + ".lock")
+        self.fd = None
+
+    def _info(self):
+        return json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                           "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}).encode()
+
+    def _owner(self):
+        try:
+            owner = json.loads(self.path.read_text())
+            return owner if isinstance(owner, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _refuse(self, owner, hint):
+        who = (f"process {owner.get('pid', '?')} on host {owner.get('host', '?')} (since "
+               f"{owner.get('since', '?')})") if owner else "another process"
+        return StoreInUseError(
+            f"store: {self.store} is in use by {who}: its lock file {self.path} is held. Two "
+            f"sweeps writing one store would race; wait for that sweep to finish or use "
+            f"another store{hint}")
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:
+            fcntl = None
+        while fcntl is not None:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise self._refuse(self._owner(), "") from None
+                fcntl = None  # no locks on this file system: the file's existence is the lock
+                break
+            try:  # a releasing owner unlinks the file: lock the file that is at the path
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, self._info())
+            self.fd = fd
+            return self
+        for _ in range(100):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                owner = self._owner()
+                if owner.get("host") == socket.gethostname() and not _alive(owner.get("pid")):
+                    self.path.unlink(missing_ok=True)  # stale: its owner is dead
+                    continue
+                raise self._refuse(owner, f"; if no sweep is running on it, delete {self.path}")
+            os.write(fd, self._info())
+            os.close(fd)
+            return self
+        raise self._refuse(self._owner(), f"; if no sweep is running on it, delete {self.path}")
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            self.path.unlink(missing_ok=True)  # before unlocking: see the inode check
+            os.close(self.fd)
+            self.fd = None
+        elif self._owner().get("pid") == os.getpid():
+            self.path.unlink(missing_ok=True)
+
+
+def _alive(pid):
+    if not isinstance(pid, int) or pid <= 0 or sys.platform == "win32":
+        return True  # cannot tell (os.kill would terminate it on Windows): assume alive
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _fingerprint(run_cell):
+    """What identifies the cell function: qualified name, a hash of its source, its partial
+    arguments, defaults and closure values (JSON-serialisable)."""
+    args, kwargs, fn = (), {}, run_cell
+    while isinstance(fn, functools.partial):
+        args, kwargs, fn = fn.args + args, {**fn.keywords, **kwargs}, fn.func
+    target = fn if inspect.isfunction(fn) or inspect.ismethod(fn) or inspect.isbuiltin(fn) \
+        else type(fn)
+    try:
+        source = hashlib.sha256(inspect.getsource(target).encode()).hexdigest()[:16]
+    except (OSError, TypeError):
+        source = None
+    code = getattr(fn, "__func__", fn)
+    closure = getattr(code, "__closure__", None) or ()
+    names = getattr(getattr(code, "__code__", None), "co_freevars", ())
+    return {"name": f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}",
+            "source_sha256": source,
+            "args": _describe(list(args)), "kwargs": _describe(kwargs),
+            "defaults": _describe(list(getattr(code, "__defaults__", None) or ())),
+            "kwdefaults": _describe(getattr(code, "__kwdefaults__", None) or {}),
+            "closure": _describe({n: _cell_contents(c) for n, c in zip(names, closure)})}
+
+
+def _cell_contents(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:  # empty cell
+        return None
+
+
+def _describe(value):
+    """A JSON value that changes when ``value`` does (arrays and objects by hash)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_describe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _describe(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        return {"ndarray": str(value.dtype), "shape": list(value.shape),
+                "sha256": hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()[:16]}
+    if inspect.isfunction(value) or inspect.isclass(value):
+        return f"{value.__module__}.{value.__qualname__}"
+    text = repr(value)
+    if " at 0x" not in text:
+        return text
+    try:  # a repr naming a memory address differs between runs: hash the object's pickle
+        return {type(value).__qualname__: hashlib.sha256(pickle.dumps(value)).hexdigest()[:16]}
+    except Exception:  # noqa: BLE001 - unpicklable: its type is all that is comparable
+        return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
+def _check_fingerprint(store, stored, given):
+    if stored is None:  # written before fingerprints were recorded
+        return
+    stored = json.loads(stored)
+    diffs = [f"{k}: stored {json.dumps(stored.get(k))}, given {json.dumps(given.get(k))}"
+             for k in sorted(set(stored) | set(given))
+             if json.dumps(stored.get(k), sort_keys=True) != json.dumps(given.get(k), sort_keys=True)]
+    if diffs:
+        raise ValueError(f"run_cell: {store} was written by another cell function or other "
+                         f"parameters ({'; '.join(diffs)}); resuming would mix the two in one "
+                         f"store: use another store, or pass check_cell=False (CLI: "
+                         f"--allow-changed-cell) to resume anyway")
+
+
+_ZARR_TEMP = re.compile(r"(\.[0-9a-f]{32}\.partial|\.partial\.[0-9a-f]{32})$")
+
+
+def _open_or_create(store, grid, seed, config_text, fingerprint, check_cell):
+    """Create the store (status, error, seconds, grid coordinates, attributes) atomically, or
+    check that an existing one belongs to the same sweep and is intact; returns the root
+    SeedSequence. Called with the store's lock held."""
     grid_text = json.dumps({k: v.tolist() for k, v in grid.items()})
-    if (store / "zarr.json").exists() or (store / ".zgroup").exists():
-        attrs = dict(_zarr_group(store, "r").attrs)
-        if attrs.get("format") != _FORMAT:
-            raise ValueError(f"store: {store} is not a landscape_sde sweep store")
-        if attrs["grid"] != grid_text:
-            raise ValueError(f"store: {store} holds a sweep over a different grid "
-                             f"({attrs['grid']}); got {grid_text}: use another store")
-        if attrs["config"] != config_text:
-            raise ValueError(f"config: {store} was written with config {attrs['config']}, got "
-                             f"{config_text}: use another store")
-        root = np.random.SeedSequence(int(attrs["seed_entropy"]),
-                                      spawn_key=tuple(attrs["seed_spawn_key"]))
-        if seed is not None:
-            given = as_seed_sequence(seed)
-            if (given.entropy, tuple(given.spawn_key)) != (root.entropy, root.spawn_key):
-                raise ValueError(f"seed: {store} was written with seed entropy "
-                                 f"{root.entropy}, got {given.entropy}: use another store")
-        return root
+    _remove_leftovers(store)
+    if not ((store / "zarr.json").exists() or (store / ".zgroup").exists()):
+        if store.is_dir() and any(store.iterdir()):
+            raise ValueError(f"store: {store} is a non-empty directory that is not a zarr store; "
+                             "expected a sweep store, an empty directory or a new path")
+        return _create(store, grid, seed, grid_text, config_text, fingerprint)
+    attrs = dict(_zarr_group(store, "r").attrs)
+    if attrs.get("format") != _FORMAT:
+        raise ValueError(f"store: {store} is not a landscape_sde sweep store")
+    if attrs["grid"] != grid_text:
+        raise ValueError(f"store: {store} holds a sweep over a different grid "
+                         f"({attrs['grid']}); got {grid_text}: use another store")
+    if attrs["config"] != config_text:
+        raise ValueError(f"config: {store} was written with config {attrs['config']}, got "
+                         f"{config_text}: use another store")
+    root = np.random.SeedSequence(int(attrs["seed_entropy"]),
+                                  spawn_key=tuple(attrs["seed_spawn_key"]))
+    if seed is not None:
+        given = as_seed_sequence(seed)
+        if (given.entropy, tuple(given.spawn_key)) != (root.entropy, root.spawn_key):
+            raise ValueError(f"seed: {store} was written with seed entropy "
+                             f"{root.entropy}, got {given.entropy}: use another store")
+    if check_cell:
+        _check_fingerprint(store, attrs.get("cell"), fingerprint)
+    _check_layout(store, grid)
+    return root
+
+
+def _check_layout(store, grid):
+    """The arrays and grid coordinates written at creation are there and hold the grid."""
+    group = _zarr_group(store, "r")
+    arrays = set(group.array_keys())
+    shape = tuple(v.size for v in grid.values())
+    problems = [f"{n!r} missing" for n in ("status", "error", "seconds", *grid) if n not in arrays]
+    problems += [f"{n!r} has shape {group[n].shape}, expected {shape}"
+                 for n in ("status", "error", "seconds") if n in arrays and group[n].shape != shape]
+    for name, values in grid.items():
+        if name in arrays and np.asarray(group[name][...]).tolist() != values.tolist():
+            problems.append(f"coordinate {name!r} holds {np.asarray(group[name][...]).tolist()}, "
+                            f"expected {values.tolist()}")
+    if problems:
+        raise ValueError(f"store: {store} is damaged ({'; '.join(problems)}); it was not written "
+                         "by a complete sweep of this version: use another store")
+
+
+def _remove_leftovers(store):
+    """Half-built stores of killed creations next to ``store``, and zarr's temporary chunk
+    files inside it (a kill between writing one and renaming it): nobody else writes here
+    while the lock is held."""
+    parent = Path(os.path.abspath(store)).parent
+    for tmp in parent.glob(f".{_glob_escape(store.name)}.creating-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    for probe in parent.glob(f".{_glob_escape(store.name)}.probe-*"):
+        probe.unlink(missing_ok=True)
+    if store.is_dir():
+        for dirpath, _, files in os.walk(store):
+            for name in files:
+                if _ZARR_TEMP.search(name):
+                    os.unlink(os.path.join(dirpath, name))
+
+
+def _glob_escape(text):
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def _create(store, grid, seed, grid_text, config_text, fingerprint):
+    """Build the store under a temporary name next to it, then rename it into place."""
+    import xarray as xr
     root = as_seed_sequence(seed)
     shape = tuple(v.size for v in grid.values())
     axes = tuple(grid)
@@ -271,10 +563,23 @@ def _open_or_create(store, grid, seed, config_text):
         coords=dict(grid),
         attrs={"format": _FORMAT, "grid": grid_text, "config": config_text,
                "seed_entropy": str(root.entropy), "seed_spawn_key": list(root.spawn_key),
-               "status_codes": json.dumps(STATUS), "versions": json.dumps(_versions())})
+               "status_codes": json.dumps(STATUS), "versions": json.dumps(_versions()),
+               "cell": json.dumps(fingerprint, sort_keys=True)})
     ones = (1,) * len(axes)
     encoding = {name: {"chunks": ones} for name in ds.data_vars}
-    ds.to_zarr(store, mode="w-", encoding=encoding, consolidated=False)
+    absolute = Path(os.path.abspath(store))
+    tmp = absolute.with_name(f".{absolute.name}.creating-{uuid.uuid4().hex[:12]}")
+    try:
+        ds.to_zarr(tmp, mode="w-", encoding=encoding, consolidated=False)
+        if store.is_dir():
+            os.rmdir(store)  # an empty directory (checked): renaming over it is not portable
+        os.rename(tmp, store)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _unwritable(store, tmp.parent, exc) from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return root
 
 
@@ -286,6 +591,7 @@ class _Writer:
         self.store, self.grid, self.dims = store, grid, dims
         self.failed_before = failed_before
         self.coord_names = {d for ds in dims.values() for d in ds}
+        self.checked = {}  # coordinates read (or written) and found equal: name -> values
         self._open()
 
     def _open(self):
@@ -308,14 +614,48 @@ class _Writer:
         self.arrays = self.loop.run_until_complete(open_all())
 
     def _put(self, items, idx):
+        """Write ``(name, value)`` at grid index ``idx``, or the whole array for a coordinate."""
+        sel = {name: Ellipsis if name in self.coord_names else idx for name, _ in items}
         if self.loop is None:  # zarr 2
             for name, value in items:
-                self.arrays[name][idx] = value
+                self.arrays[name][sel[name]] = value
             return
 
         async def put():
-            await asyncio.gather(*(self.arrays[name].setitem(idx, value) for name, value in items))
+            await asyncio.gather(*(self.arrays[name].setitem(sel[name], value)
+                                   for name, value in items))
         self.loop.run_until_complete(put())
+
+    def _read(self, name):
+        """``(values, whether any chunk of it is written)``."""
+        if self.loop is None:  # zarr 2
+            arr = self.arrays[name]
+            return arr[...], arr.nchunks_initialized > 0
+
+        async def get():
+            arr = self.arrays[name]
+            return await arr.getitem(Ellipsis), await arr.nchunks_initialized() > 0
+        return self.loop.run_until_complete(get())
+
+    def _coordinates(self, values):
+        """Items writing the coordinates among ``values`` that the store lacks (a kill between
+        creating a coordinate and writing it leaves it unwritten): before the cell's status, so
+        that a finished cell implies its coordinates are stored. A cell whose coordinate differs
+        from the stored one fails."""
+        items = []
+        for name in sorted(self.coord_names & set(values) & set(self.arrays)):
+            value = values[name]
+            if name not in self.checked:
+                stored, written = self._read(name)
+                if not written:
+                    items.append((name, value))
+                    stored = value
+                self.checked[name] = np.asarray(stored)
+            stored = self.checked[name]
+            if stored.shape != value.shape or not np.array_equal(stored, value):
+                raise ValueError(f"coordinate {name!r} = {value.tolist()} differs from the "
+                                 f"stored {stored.tolist()}")
+        return items
 
     def close(self):
         if getattr(self, "loop", None) is not None:
@@ -329,6 +669,7 @@ class _Writer:
         if kind == "ok":
             try:
                 self._ensure(payload)
+                items += self._coordinates(payload)
                 items += [(name, value) for name, value in payload.items()
                           if name not in self.coord_names]
                 # "diverged": every replica diverged (a fraction 1, or all flags True); a
@@ -336,7 +677,7 @@ class _Writer:
                 diverged = payload.get("diverged")
                 code = STATUS["diverged"] if diverged is not None and np.all(diverged == 1) \
                     else STATUS["done"]
-            except ValueError as exc:  # wrong shape for this store: the cell fails
+            except ValueError as exc:  # wrong shape or coordinate for this store: it fails
                 error = f"{type(exc).__name__}: {exc}"
                 items = [("seconds", seconds)]
         if error or self.failed_before[idx]:  # "" is the fill value: write it only to clear
@@ -347,31 +688,41 @@ class _Writer:
     def _ensure(self, values):
         import xarray as xr
         new = {n: v for n, v in values.items() if n not in self.coord_names and n not in self.arrays}
+        # coordinates are created with their first observable; also on their own, if a kill
+        # came between the two
+        coords = {d: (d, values[d]) for d in self.coord_names
+                  if d in values and d not in self.arrays and values[d].ndim == 1}
         for name, value in values.items():
             if name in self.arrays and name not in self.coord_names:
                 want = self.arrays[name].shape[len(self.grid):]
                 if value.shape != want:
                     raise ValueError(f"observable {name!r} has shape {value.shape}, but the "
                                      f"store holds shape {want}")
-        if not new:
+        if not new and not coords:
             return
         axes, shape = tuple(self.grid), tuple(v.size for v in self.grid.values())
-        variables, coords, encoding = {}, {}, {}
+        variables, encoding = {}, {}
         for name, value in new.items():
             vdims = self.dims.get(name, tuple(f"{name}_{k}" for k in range(value.ndim)))
             if len(vdims) != value.ndim:
                 raise ValueError(f"dims[{name!r}] = {vdims} does not match the observable's "
                                  f"shape {value.shape}")
-            for d, n in zip(vdims, value.shape):
-                if d in values and d not in self.arrays:
-                    coords[d] = (d, values[d])
             variables[name] = (axes + vdims, np.full(shape + value.shape, np.nan))
             encoding[name] = {"chunks": (1,) * len(axes) + value.shape}
-        # a template of fill values: zarr writes no chunk for it, so this costs metadata only
+        # a template of fill values: zarr writes no chunk for it, so this costs metadata only.
+        # Written as a store of its own next to this one, then each array's directory renamed
+        # into it: an array appears complete (metadata, attributes, a coordinate's values) or
+        # not at all (xarray writes an array's attributes after creating it).
         template = xr.Dataset(variables, coords={**dict(self.grid), **coords})
-        template.attrs = dict(_zarr_group(self.store, "r").attrs)  # mode="a" rewrites them
-        template.drop_vars(list(self.grid)).to_zarr(self.store, mode="a", encoding=encoding,
-                                                    consolidated=False)
+        absolute = Path(os.path.abspath(self.store))
+        tmp = absolute.with_name(f".{absolute.name}.creating-{uuid.uuid4().hex[:12]}")
+        try:
+            template.drop_vars(list(self.grid)).to_zarr(tmp, mode="w-", encoding=encoding,
+                                                        consolidated=False)
+            for name in sorted(variables) + sorted(coords):
+                os.rename(tmp / name, self.store / name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         self._open()
 
 
