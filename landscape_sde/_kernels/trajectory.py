@@ -77,7 +77,7 @@ def _draw_batch(sampling, n, perm, pos, idx, s0, s1, s2, s3):
     return pos, s0, s1, s2, s3
 
 
-@jit
+@jit(inline="always")
 def _evaluate(pt, data, idx, o):
     """The oracle at ``pt``: ``o.g`` (and ``o.gs``, ``o.dd``) for the compiled ``GRAD_KIND``."""
     if GRAD_KIND == GRAD_FULL:
@@ -206,10 +206,11 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
                                                   s0, s1, s2, s3)
             _evaluate(th, data, idx, o)
             s0, s1, s2, s3 = scheme_update(k, 0, th, o, state, r, params, s0, s1, s2, s3)
-            for stage in range(1, STAGES):  # later stages: the oracle at the scheme's point x
-                _evaluate(o.x, data, idx, o)
-                s0, s1, s2, s3 = scheme_update(k, stage, th, o, state, r, params,
-                                               s0, s1, s2, s3)
+            if STAGES > 1:  # later stages: the oracle at the scheme's point x
+                for stage in range(1, STAGES):
+                    _evaluate(o.x, data, idx, o)
+                    s0, s1, s2, s3 = scheme_update(k, stage, th, o, state, r, params,
+                                                   s0, s1, s2, s3)
             ok = True
             for j in range(dim):
                 ok &= abs(th[j]) <= bound  # False for NaN too

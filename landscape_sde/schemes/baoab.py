@@ -23,7 +23,7 @@ class State(typing.NamedTuple):
     started: np.ndarray  # (n,): 0 before the first step, 1 after
 
 
-@jit
+@jit(inline="always")
 def baoab_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """One BAOAB step with the force ``g = ∇L(θ_k)`` of the oracle.
 

@@ -9,7 +9,9 @@ For implementers, a new scheme ``schemes/<name>.py`` must
    ``"weak"``, the error of expectations on a finite horizon; ``"stationary"``, the bias of
    stationary averages; ``"strong"`` where it matters), ``noise`` (one of :data:`NOISE_KINDS`)
    and the property ``step`` (the time step per iteration in SDE time, ``t = k · step``);
-3. write its update as a module-level compiled function (``landscape_sde.jit``) with the
+3. write its update as a module-level compiled function (``landscape_sde.jit(inline="always")``:
+   inlined into the loop, where a call that returns the generator words costs more than a
+   step of a small model) with the
    signature ``update(k, stage, theta, oracle, state, r, params, s0, s1, s2, s3) ->
    (s0, s1, s2, s3)``: at step ``k`` (1-based) and stage ``stage`` it reads the oracle
    (:class:`landscape_sde._kernels.layout.Oracle`: ``g``, ``gs``, ``dd``, work vector ``x``),

@@ -18,7 +18,7 @@ class State(typing.NamedTuple):
     velocity: np.ndarray  # (n_replicas, dim) with momentum, (n_replicas, 0) without
 
 
-@jit
+@jit(inline="always")
 def gradient_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``θ ← θ − η g``."""
     for j in range(th.shape[0]):
@@ -27,7 +27,7 @@ def gradient_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     return s0, s1, s2, s3
 
 
-@jit
+@jit(inline="always")
 def heavy_ball_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``v ← μ v − η g``, ``θ ← θ + v``."""
     v = st.velocity

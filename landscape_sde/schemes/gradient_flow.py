@@ -17,7 +17,7 @@ class State(typing.NamedTuple):
     slopes: np.ndarray  # (n, dim): k₁ + 2k₂ + 2k₃ accumulated over the stages
 
 
-@jit
+@jit(inline="always")
 def rk4_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """Stage ``i`` of RK4 on ``θ' = −∇L(θ)``, with ``g = ∇L`` at the stage's point."""
     acc, x, g, h = st.slopes, o.x, o.g, p.dt

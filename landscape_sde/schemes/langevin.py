@@ -22,7 +22,7 @@ class LMState(typing.NamedTuple):
     xi: np.ndarray  # (n_replicas, dim): the previous step's noise ξ_k
 
 
-@jit
+@jit(inline="always")
 def euler_maruyama_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``θ ← θ − dt g + σ ξ``."""
     for j in range(th.shape[0]):
@@ -33,7 +33,7 @@ def euler_maruyama_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     return s0, s1, s2, s3
 
 
-@jit
+@jit(inline="always")
 def leimkuhler_matthews_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``θ ← θ − dt g + σ (ξ_k + ξ_{k+1}) / 2``."""
     xi = st.xi
@@ -54,7 +54,7 @@ def leimkuhler_matthews_init(th, st, r, p, s0, s1, s2, s3):
     return s0, s1, s2, s3
 
 
-@jit
+@jit(inline="always")
 def model_diffusion_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``θ ← θ − dt g + √(2 dt D_j(θ)) ξ_j`` with the model's diagonal ``D`` (Itô)."""
     for j in range(th.shape[0]):

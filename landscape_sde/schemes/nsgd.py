@@ -33,13 +33,13 @@ def _nudge(o, st, r, p):
             g[j] -= p.nudge * c * E[r, q, j]
 
 
-@jit
+@jit(inline="always")
 def nudged_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     _nudge(o, st, r, p)
     return gradient_update(k, stage, th, o, st, r, p, s0, s1, s2, s3)
 
 
-@jit
+@jit(inline="always")
 def nudged_heavy_ball_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     _nudge(o, st, r, p)
     return heavy_ball_update(k, stage, th, o, st, r, p, s0, s1, s2, s3)

@@ -15,7 +15,7 @@ class Params(typing.NamedTuple):
     sigma: float  # √(η dt c_b / N)
 
 
-@jit
+@jit(inline="always")
 def sme_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``θ ← θ − dt g + σ Σ_i z_i (∇ℓ_i − g)``, ``z ~ N(0, I_N)``, into the work vector ``x``."""
     dn, g, gs = o.x, o.g, o.gs

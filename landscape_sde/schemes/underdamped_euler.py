@@ -23,7 +23,7 @@ class State(typing.NamedTuple):
     velocity: np.ndarray  # (n, dim)
 
 
-@jit
+@jit(inline="always")
 def underdamped_euler_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``θ ← θ + dt v``, ``v ← v − dt (∇L(θ)/m + γ v) + √(2γT dt/m) ξ`` (old ``θ``, ``v``)."""
     v = st.velocity
