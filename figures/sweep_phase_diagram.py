@@ -23,7 +23,7 @@ import numpy as np
 
 import landscape_sde as lsde
 from analysis.stability import mean_square_stability
-from landscape_sde.sweep import STATUS
+from landscape_sde.sweeps import STATUS
 from figures._style import plt, save
 from models import ProductNetwork, Quadratic
 

@@ -14,7 +14,7 @@ from .schemes import (BAOAB, GD, NSGD, SGD, SME, AnisotropicLangevin, GradientFl
                       LeimkuhlerMatthews, Method, Scheme, UnderdampedEuler)
 from .simulation import simulate
 from .streaming import Streaming
-from .sweep import sweep
+from .sweeps import sweep
 
 
 def __getattr__(name):

@@ -97,7 +97,7 @@ def resolve_cell(text):
 def run_sweep(config, *, scheduler=None, processes=None, retry_failed=False, progress=True,
               check_cell=True):
     """Run (or resume) the sweep described by ``config``; returns the dataset."""
-    from .sweep import sweep
+    from .sweeps import sweep
     fn = resolve_cell(config["cell"])
     params = config.get("params", {})
     run_cell = functools.partial(fn, **params) if params else fn
@@ -120,7 +120,7 @@ def run_sweep(config, *, scheduler=None, processes=None, retry_failed=False, pro
 
 
 def main(argv=None):
-    from .sweep import StoreInUseError
+    from .sweeps import StoreInUseError
     parser = argparse.ArgumentParser(prog="python -m landscape_sde", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,7 +145,7 @@ def main(argv=None):
     except (TypeError, ValueError, PermissionError, StoreInUseError) as exc:
         # bad config, a store of another sweep, an unwritable store or one in use
         parser.error(str(exc))
-    from .sweep import STATUS
+    from .sweeps import STATUS
     codes = {v: k for k, v in STATUS.items()}
     counts = np.bincount(ds["status"].values.ravel(), minlength=4)
     print(f"{config['store']}: " + ", ".join(f"{counts[c]} {codes[c]}" for c in range(4)))

@@ -48,7 +48,7 @@ def tiny_cell(a, b, rng):
 
 
 def _run_tiny(store):
-    from landscape_sde.sweep import sweep
+    from landscape_sde.sweeps import sweep
     sweep(tiny_cell, KILL_GRID, store, seed=5, dims=KILL_DIMS, progress=False)
 
 
@@ -116,7 +116,7 @@ def kill_driver(workdir, max_points=400):
     import json
     import signal
     import zarr  # noqa: F401 - imported (not used) before forking
-    import landscape_sde.sweep  # noqa: F401
+    import landscape_sde.sweeps  # noqa: F401
     workdir = os.path.abspath(workdir)
     _run_tiny(os.path.join(workdir, "warm.zarr"))  # first-call costs paid once, not per fork
     CALLS.clear()

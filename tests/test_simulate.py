@@ -251,3 +251,26 @@ def test_observers_survive_every_replica_diverging():
     assert vals.shape == (11, 1, 2) and ens.diverged_at[0] == 69
     assert np.all(np.isfinite(vals[:7])) and np.all(np.isnan(vals[7:]))
     assert calls == [1] * 7
+
+
+def test_segment_planner():
+    from landscape_sde.simulation import plan_segments, save_steps
+    steps = save_steps(10, save_every=4)  # 0, 4, 8, 10
+    plan = plan_segments(steps, {0, 5, 10})
+    assert [(s.k0, s.k1, s.fresh) for s in plan] == [(0, 0, True), (0, 5, False), (5, 10, False)]
+    assert [s.save_at.tolist() for s in plan] == [[0], [4, 5], [8, 10]]
+    assert [s.index.tolist() for s in plan] == [[0], [1, -1], [2, 3]]
+    # no interior ends: one fresh segment holding every save
+    (one,) = plan_segments(steps, ())
+    assert one.fresh and one.save_at.tolist() == steps.tolist() and one.index.tolist() == [0, 1, 2, 3]
+    # every save appears exactly once across the plan (segment ends that are not saves: -1)
+    plan = plan_segments(save_steps(30, save_at=[3, 7, 29]), {1, 2, 7, 20, 30})
+    saved = np.concatenate([s.index[s.index >= 0] for s in plan])
+    assert saved.tolist() == [0, 1, 2, 3]
+
+
+def test_modules_are_not_shadowed_by_functions():
+    import importlib
+    assert callable(lsde.simulate) and callable(lsde.sweep)
+    assert importlib.import_module("landscape_sde.sweeps").STATUS["done"] == 1
+    assert importlib.import_module("landscape_sde.simulation").simulate is lsde.simulate

@@ -14,7 +14,7 @@ xr = pytest.importorskip("xarray")
 pytest.importorskip("zarr")
 
 from landscape_sde.__main__ import expand_axis, load_config, main, run_sweep  # noqa: E402
-from landscape_sde.sweep import STATUS, cell_seed, sweep  # noqa: E402
+from landscape_sde.sweeps import STATUS, cell_seed, sweep  # noqa: E402
 from tests.sweep_cells import flaky_cell, sgd_cell, slow_cell  # noqa: E402
 
 GRID = {"lr": [0.1, 0.3, 0.6], "batch_size": [1, 3], "seed": [0, 1]}
@@ -262,10 +262,10 @@ def test_resume_refuses_another_cell_function(tmp_path):
 def test_second_process_on_the_same_store_is_refused_and_a_dead_owner_s_lock_taken_over(tmp_path):
     import json
     import socket
-    from landscape_sde.sweep import StoreInUseError
+    from landscape_sde.sweeps import StoreInUseError
     store = tmp_path / "busy.zarr"
     lock = tmp_path / "busy.zarr.lock"
-    code = ("from tests.sweep_cells import slow_cell; from landscape_sde.sweep import sweep; "
+    code = ("from tests.sweep_cells import slow_cell; from landscape_sde.sweeps import sweep; "
             f"sweep(slow_cell, {{'x': [1, 2, 3, 4, 5, 6, 7, 8]}}, {str(store)!r}, progress=False)")
     proc = subprocess.Popen([sys.executable, "-W", "ignore", "-c", code], cwd=ROOT)
     try:
@@ -290,7 +290,7 @@ def test_lock_without_os_locks_takes_over_only_a_dead_pid(tmp_path, monkeypatch)
     # the fallback where flock is missing (Windows) or unsupported: the file is the lock
     import json
     import socket
-    from landscape_sde.sweep import StoreInUseError
+    from landscape_sde.sweeps import StoreInUseError
     monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl -> ImportError
     store, lock = tmp_path / "f.zarr", tmp_path / "f.zarr.lock"
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
