@@ -113,6 +113,10 @@ class FokkerPlanck:
         self.operator = sum(g @ f for g, f in zip(div, self._flux)).tocsr()
         off = ~np.eye(grid.dim, dtype=bool)
         self._cross = bool(np.any(d_c[:, off]) or any(np.any(d[:, off]) for d in d_f))
+        diag = np.sqrt(np.abs(np.einsum("mii->mi", d_c)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr = np.abs(d_c) / (diag[:, :, None] * diag[:, None, :])
+        self._max_correlation = float(np.nanmax(np.where(off, corr, 0.0))) if self._cross else 0.0
         self._log_pi = self._detailed_balance(zero_flux_log_ratios(grid, d_c, d_f, drift_h))
 
     def _detailed_balance(self, ratios):
@@ -216,9 +220,12 @@ class FokkerPlanck:
         n = self._negative_couplings()
         if n:
             return (f"the operator has {n} negative off-diagonal couplings (it is not an M-matrix): "
-                    "the cross-diffusion stencil is not monotone on this grid; refine the grid "
-                    "(smaller Péclet numbers) and choose spacings with h_i/h_j close to "
-                    "sqrt(D_ii/D_jj), or rotate coordinates so that D is closer to diagonal")
+                    "the cross-diffusion stencil is monotone only while |D_ij| <= D_jj h_i/h_j "
+                    "for both orderings of each pair and the Péclet numbers are small, a margin "
+                    "that vanishes as the correlation |D_ij|/sqrt(D_ii D_jj) (here up to "
+                    f"{self._max_correlation:.3g}) approaches 1; remedies: rotate coordinates to "
+                    "the principal axes of D (a diagonal D has no cross terms), choose spacings "
+                    "with h_i/h_j = sqrt(D_ii/D_jj), refine the grid")
         return None
 
     def stationary(self):
@@ -281,10 +288,32 @@ class FokkerPlanck:
     def evolve(self, p0, times, method="expm", dt=None):
         """Densities at ``times`` (sorted, >= 0) from ``p0``, shape ``(len(times), *grid.shape)``.
 
-        ``method="expm"``: ``exp(tA) p0`` by :func:`scipy.sparse.linalg.expm_multiply` (exact in
-        time up to its tolerance). ``method="crank-nicolson"``: second-order implicit steps of
-        size ``dt`` (default: 1/200 of the last time), one LU factorisation reused by every step
-        (and every later call with the same ``dt``); times are rounded to multiples of ``dt``.
+        Parameters
+        ----------
+        p0 : array_like
+            Initial cell averages (``n_cells`` values, any shape).
+        times : array_like
+            Sorted non-negative output times.
+        method : {"expm", "crank-nicolson", "implicit-euler"}
+            ``"expm"``: ``exp(tA) p0`` by :func:`scipy.sparse.linalg.expm_multiply` (exact in
+            time up to its tolerance; positive whenever the operator is an M-matrix).
+            ``"crank-nicolson"``: second-order implicit steps of size ``dt``. It is *not*
+            positivity-preserving unless ``dt · max|A_kk| <= 2``: modes faster than ``2/dt``
+            flip sign every step instead of decaying, so a sharply peaked ``p0`` (which excites
+            them) oscillates and goes negative. ``"implicit-euler"``: first-order steps
+            ``(I − dt A) p_{m+1} = p_m``, positive and monotone for any ``dt`` when the operator
+            is an M-matrix (``report()["negative_couplings"] == 0``), with an ``O(dt)`` error.
+            Both step methods: one LU factorisation reused by every step (and every later call
+            with the same ``dt``); times are rounded to multiples of ``dt``; mass is conserved
+            to round-off (the columns of ``A`` sum to zero).
+        dt : float, optional
+            Step of the step methods (default: 1/200 of the last time).
+
+        Warns
+        -----
+        RuntimeWarning
+            If an output density has a minimum below ``−1e-10`` times its maximum, naming the
+            cause (the Crank-Nicolson step, or negative couplings of the operator) and a remedy.
         """
         p0 = np.asarray(p0, dtype=np.float64).ravel()
         times = np.asarray(times, dtype=np.float64)
@@ -298,9 +327,9 @@ class FokkerPlanck:
             for m, t in enumerate(times):
                 p = spla.expm_multiply(self.operator * (t - t_prev), p) if t > t_prev else p
                 out[m], t_prev = p, t
-        elif method == "crank-nicolson":
+        elif method in ("crank-nicolson", "implicit-euler"):
             dt = float(dt) if dt is not None else max(times[-1], 1e-300) / 200
-            solve, explicit = self._cn(dt)
+            solve, explicit = self._stepper(method, dt)
             p, step = p0, 0
             for m, t in enumerate(times):
                 target = int(round(t / dt))
@@ -309,17 +338,39 @@ class FokkerPlanck:
                     step += 1
                 out[m] = p
         else:
-            raise ValueError(f"method: expected 'expm' or 'crank-nicolson', got {method!r}")
+            raise ValueError(f"method: expected 'expm', 'crank-nicolson' or 'implicit-euler', "
+                             f"got {method!r}")
+        self._warn_negative(out, p0, method, dt)
         return out.reshape((times.size,) + self.grid.shape)
 
-    def _cn(self, dt):
-        """Crank-Nicolson factorisation for step ``dt``, computed once per ``dt``."""
-        cache = self.__dict__.setdefault("_cn_cache", {})
-        if dt not in cache:
+    def _warn_negative(self, out, p0, method, dt):
+        rel = min(self._min_relative(p) for p in out) if out.size else 0.0
+        if rel >= -NEGATIVE_TOL or self._min_relative(p0) < -NEGATIVE_TOL:
+            return
+        cause = self._positivity_cause()
+        stiff = float(np.abs(self.operator.diagonal()).max())
+        if method == "crank-nicolson" and dt * stiff > 2:
+            cause = (f"Crank-Nicolson with dt·max|A_kk| = {dt * stiff:.3g} > 2 is not positivity-"
+                     "preserving (its fast modes oscillate instead of decaying; a sharply peaked "
+                     f"initial density excites them): use dt <= {2 / stiff:.3g}, "
+                     "method='implicit-euler' (positive, first order) or method='expm'")
+        elif cause is None:
+            cause = "round-off (the operator is an M-matrix); report() the density"
+        warnings.warn(f"evolve(method={method!r}): the density went negative "
+                      f"(min/max = {rel:.2g}): {cause}", RuntimeWarning, stacklevel=3)
+
+    def _stepper(self, method, dt):
+        """LU factorisation and explicit part of one step of ``method``, once per ``dt``."""
+        cache = self.__dict__.setdefault("_step_cache", {})
+        if (method, dt) not in cache:
             eye = sps.identity(self.grid.n_cells, format="csc")
-            lu = _factorize(eye - 0.5 * dt * self.operator)
-            cache[dt] = (lu.solve, (eye + 0.5 * dt * self.operator).tocsr())
-        return cache[dt]
+            if method == "crank-nicolson":
+                lu = _factorize(eye - 0.5 * dt * self.operator)
+                cache[method, dt] = (lu.solve, (eye + 0.5 * dt * self.operator).tocsr())
+            else:
+                lu = _factorize(eye - dt * self.operator)
+                cache[method, dt] = (lu.solve, eye.tocsr())
+        return cache[method, dt]
 
     def relaxation_rates(self, k=1):
         """The ``k`` slowest relaxation rates and their modes.
