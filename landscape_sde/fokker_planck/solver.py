@@ -278,9 +278,11 @@ class FokkerPlanck:
                           RuntimeWarning, stacklevel=2)
         rel = self._min_relative(p)
         if rel < -NEGATIVE_TOL:
-            cause = self._positivity_cause() or (
-                "round-off of the ill-conditioned solve" if _EPS * cond > 1e-4 else
-                "an under-resolved grid (large Péclet numbers): refine it")
+            causes = [c for c in (
+                self._positivity_cause(),
+                "round-off of the ill-conditioned solve (see the warning above)"
+                if _EPS * cond > 1e-4 else None) if c]
+            cause = "; and ".join(causes) or "an under-resolved grid (large Péclet numbers): refine it"
             warnings.warn(f"stationary(): the density is negative in places (min/max = {rel:.2g}): "
                           f"{cause}", RuntimeWarning, stacklevel=2)
         return p.reshape(self.grid.shape)
