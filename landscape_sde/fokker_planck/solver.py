@@ -1,13 +1,13 @@
 """The Fokker-Planck solver: stationary density, time evolution, relaxation rates.
 
 Low temperature (metastable states, densities spanning hundreds of orders of magnitude) is
-handled by recognising *reversible* operators: when the nearest-neighbour zero-flux ratios of
-every face are consistent around every cycle of the grid (a gradient drift with a diffusion
-that is diagonal and, in more than one dimension, constant along the drift's level structure
--- in practice ``potential=`` with a constant or 1-D diffusion; checked numerically, not
-assumed), the stationary density is the exact discrete Boltzmann density built in log space
-and the spectrum comes from the detailed-balance-symmetrised operator. See
-``docs/fokker_planck.md``.
+handled by recognising *reversible* operators: when there are no cross-diffusion terms and the
+zero-flux ratios of neighbouring cells are consistent around every cycle of the grid
+(Kolmogorov's criterion, checked numerically on the discrete operator, not assumed). In
+practice that is ``potential=`` with a constant diffusion (isotropic or diagonal), or any
+positive diffusion in 1-D on a reflecting axis. Then the stationary density is the exact
+discrete Boltzmann density built in log space, and the spectrum comes from the
+detailed-balance-symmetrised operator. See ``docs/fokker_planck.md``.
 """
 import warnings
 
