@@ -103,6 +103,27 @@ def flux_matrices(grid, diffusion_centers, diffusion_faces, drift_h):
     return mats
 
 
+def zero_flux_log_ratios(grid, diffusion_centers, diffusion_faces, drift_h):
+    """Per axis, ``log(p_{k+e_i} / p_k)`` that makes the Scharfetter-Gummel flux through the
+    face between cells ``k`` and ``k + e_i`` vanish, and a mask of the faces that exist.
+
+    With ``q = D_ii p`` the flux is ``(B(−P) q_k − B(P) q_{k+1}) / h_i``; since
+    ``B(−P) = e^P B(P)`` it vanishes iff ``q_{k+1} / q_k = e^P``, so the ratio is
+    ``P + log D_ii(k) − log D_ii(k+1)``, computed from ``P`` directly (``B(±P)`` themselves
+    under- and overflow at large Péclet numbers; their ratio never does). Entries of faces
+    that do not exist (box faces of reflecting axes) are 0 and masked out.
+    """
+    out = []
+    for i in range(grid.dim):
+        kp, face = _neighbour(grid, i, +1)
+        d_face = diffusion_faces[i][:, i, i]
+        d_c = diffusion_centers[:, i, i]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lr = drift_h[i] / d_face + np.log(d_c) - np.log(d_c[kp])
+        out.append((np.where(face, lr, 0.0), face))
+    return out
+
+
 def divergence_matrices(grid):
     """Per axis, ``G_i`` with ``(G_i J)_k = (J_{k − e_i} − J_k) / h_i``: the change of cell
     ``k`` from the fluxes through its two faces along axis ``i``."""

@@ -1,9 +1,27 @@
-"""The Fokker-Planck solver: stationary density, time evolution, relaxation rate."""
+"""The Fokker-Planck solver: stationary density, time evolution, relaxation rates.
+
+Low temperature (metastable states, densities spanning hundreds of orders of magnitude) is
+handled by recognising *reversible* operators: when there are no cross-diffusion terms and the
+zero-flux ratios of neighbouring cells are consistent around every cycle of the grid
+(Kolmogorov's criterion, checked numerically on the discrete operator, not assumed). In
+practice that is ``potential=`` with a constant diffusion (isotropic or diagonal), or any
+positive diffusion in 1-D on a reflecting axis. Then the stationary density is the exact
+discrete Boltzmann density built in log space, and the spectrum comes from the
+detailed-balance-symmetrised operator. See ``docs/fokker_planck.md``.
+"""
+import warnings
+
 import numpy as np
 import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
-from .operator import divergence_matrices, flux_matrices
+from .. import _validation as _v
+from .operator import divergence_matrices, flux_matrices, zero_flux_log_ratios
+
+#: Densities whose minimum is below ``-NEGATIVE_TOL`` times their maximum trigger a warning
+#: (round-off negatives of a correct solve are ~1e-16 of the maximum).
+NEGATIVE_TOL = 1e-10
+_EPS = np.finfo(np.float64).eps
 
 __all__ = ["FokkerPlanck"]
 
@@ -93,6 +111,51 @@ class FokkerPlanck:
         self._flux = flux_matrices(grid, d_c, d_f, drift_h)
         div = divergence_matrices(grid)
         self.operator = sum(g @ f for g, f in zip(div, self._flux)).tocsr()
+        off = ~np.eye(grid.dim, dtype=bool)
+        self._cross = bool(np.any(d_c[:, off]) or any(np.any(d[:, off]) for d in d_f))
+        diag = np.sqrt(np.abs(np.einsum("mii->mi", d_c)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr = np.abs(d_c) / (diag[:, :, None] * diag[:, None, :])
+        self._max_correlation = float(np.nanmax(np.where(off, corr, 0.0))) if self._cross else 0.0
+        self._log_pi = self._detailed_balance(zero_flux_log_ratios(grid, d_c, d_f, drift_h))
+
+    def _detailed_balance(self, ratios):
+        """``log π`` (up to a constant, max 0) if the operator satisfies detailed balance with
+        respect to some ``π``, else ``None``.
+
+        Without cross terms the operator is the generator of a nearest-neighbour jump process.
+        ``log π`` is integrated from the zero-flux log ratios along a comb spanning tree (axis 0
+        along the first row, then axis 1 from every point of it, ...); detailed balance holds iff
+        every other face is then consistent too (Kolmogorov's cycle criterion), checked to a
+        tolerance of the round-off of those sums.
+        """
+        if self._cross:
+            return None
+        grid, dim = self.grid, self.grid.dim
+        if any(not np.all(np.isfinite(lr[face])) for lr, face in ratios):
+            return None
+        phi = np.zeros(grid.shape)
+        for i, (lr, _) in enumerate(ratios):
+            lr = lr.reshape(grid.shape)
+            branch = lr[(slice(None),) * (i + 1) + (slice(0, 1),) * (dim - i - 1)]
+            steps = np.take(branch, np.arange(grid.shape[i] - 1), axis=i)
+            zero = np.zeros_like(np.take(branch, [0], axis=i))
+            phi = phi + np.cumsum(np.concatenate([zero, steps], axis=i), axis=i)
+        phi = phi.ravel()
+        tol = 64 * _EPS * max(grid.shape) * max(1.0, float(np.abs(phi).max()))
+        for i, (lr, face) in enumerate(ratios):
+            kp = np.roll(np.arange(grid.n_cells).reshape(grid.shape), -1, axis=i).ravel()
+            resid = (phi[kp] - phi - lr)[face]
+            if resid.size and np.abs(resid).max() > tol:
+                return None
+        return phi - phi.max()
+
+    @property
+    def reversible(self):
+        """``True`` if the discrete operator satisfies detailed balance (then ``stationary``
+        is the exact discrete Boltzmann density, computed in log space, and ``relaxation_rates``
+        uses the symmetrised operator)."""
+        return self._log_pi is not None
 
     # --- construction from the engine's objects ---------------------------------------------
     @classmethod
@@ -118,18 +181,79 @@ class FokkerPlanck:
         return [(f @ p).reshape(self.grid.shape) for f in self._flux]
 
     def report(self, p):
-        """Mass error, minimum density and largest face flux of a density."""
+        """Diagnostics of a density ``p`` (cell averages).
+
+        Returns
+        -------
+        dict
+            ``mass_error``: ``|∫p − 1|``; ``min_density``: the smallest cell value;
+            ``min_relative``: that divided by the largest (``< 0`` flags a loss of positivity;
+            round-off gives ~1e-16); ``positive``: ``min_relative >= −NEGATIVE_TOL``
+            (``NEGATIVE_TOL = 1e-10``); ``max_flux``: the largest face flux (zero for a
+            stationary density of a reversible operator); ``negative_couplings``: the number of
+            negative off-diagonal operator entries (0 means an M-matrix, whose evolution keeps
+            densities positive; non-zero comes from cross-diffusion the stencil cannot keep
+            monotone on this grid).
+        """
         p = np.asarray(p, dtype=np.float64).ravel()
+        rel = self._min_relative(p)
         return {"mass_error": abs(self.mass(p) - 1.0), "min_density": float(p.min()),
-                "max_flux": max(float(np.abs(j).max()) for j in self.flux(p))}
+                "min_relative": rel, "positive": bool(rel >= -NEGATIVE_TOL),
+                "max_flux": max(float(np.abs(j).max()) for j in self.flux(p)),
+                "negative_couplings": self._negative_couplings()}
+
+    @staticmethod
+    def _min_relative(p):
+        top = float(np.max(p))
+        return float(np.min(p)) / top if top > 0 else -np.inf
+
+    def _negative_couplings(self):
+        """Number of negative off-diagonal entries of the operator (beyond round-off)."""
+        if "_n_negative" not in self.__dict__:
+            A = self.operator.tocoo()
+            scale = float(np.abs(A.diagonal()).max())
+            bad = (A.row != A.col) & (A.data < -1e-14 * scale)
+            self._n_negative = int(bad.sum())
+        return self._n_negative
+
+    def _positivity_cause(self):
+        n = self._negative_couplings()
+        if n:
+            return (f"the operator has {n} negative off-diagonal couplings (it is not an M-matrix): "
+                    "the cross-diffusion stencil is monotone only while |D_ij| <= D_jj h_i/h_j "
+                    "for both orderings of each pair and the Péclet numbers are small, a margin "
+                    "that vanishes as the correlation |D_ij|/sqrt(D_ii D_jj) (here up to "
+                    f"{self._max_correlation:.3g}) approaches 1; remedies: rotate coordinates to "
+                    "the principal axes of D (a diagonal D has no cross terms), choose spacings "
+                    "with h_i/h_j = sqrt(D_ii/D_jj), refine the grid")
+        return None
 
     def stationary(self):
         """The stationary density (cell averages, unit mass), shape ``grid.shape``.
 
-        Solves ``A p = 0`` with ``p`` fixed to 1 in one cell (the minimum of the potential, or
-        the grid's central cell for a general drift), by sparse LU, then normalises. The removed
-        equation holds automatically because the columns of ``A`` sum to zero.
+        Reversible operators (see :attr:`reversible`): the exact discrete detailed-balance
+        density ``π ∝ exp(φ)``, ``φ`` integrated from the zero-flux log ratios of the faces;
+        every face flux vanishes, the density is positive, accurate to round-off *relative to
+        each cell's own value* whatever the temperature (cells below ~1e-308 of the maximum
+        underflow to 0), and costs O(n).
+
+        Otherwise: ``A p = 0`` with ``p`` fixed in one cell (the minimum of the potential, or
+        the grid's central cell for a general drift), by sparse LU, then normalised (the
+        removed equation holds because the columns of ``A`` sum to zero). Its error is about
+        ``eps · cond(A_pinned)`` relative to the maximum, which at low temperature (slowly
+        exchanging metastable regions) can reach the masses of whole wells; the condition number
+        is estimated (``onenormest``) and a ``RuntimeWarning`` is issued if that bound exceeds
+        1e-4, as it is if the density comes out negative (below ``−1e-10`` of its maximum,
+        with the cause: usually cross-diffusion the stencil cannot keep monotone).
+
+        Returns
+        -------
+        ndarray
+            Shape ``grid.shape``, ``∫ p dθ = 1`` to round-off.
         """
+        if self._log_pi is not None:
+            p = np.exp(self._log_pi)
+            return (p / self.mass(p)).reshape(self.grid.shape)
         n = self.grid.n_cells
         pin = (int(np.argmin(self.potential)) if self.potential is not None
                else int(np.ravel_multi_index(tuple(s // 2 for s in self.grid.shape), self.grid.shape)))
@@ -138,16 +262,60 @@ class FokkerPlanck:
         A = A + sps.csr_matrix(([1.0], ([pin], [pin])), shape=(n, n))
         rhs = np.zeros(n)
         rhs[pin] = 1.0
-        p = _factorize(A).solve(rhs)
-        return (p / self.mass(p)).reshape(self.grid.shape)
+        lu = _factorize(A)
+        p = lu.solve(rhs)
+        p = p / self.mass(p)
+        inv = spla.LinearOperator((n, n), matvec=lu.solve, rmatvec=lambda b: lu.solve(b, trans="T"),
+                                  dtype=np.float64)
+        cond = spla.norm(A, 1) * spla.onenormest(inv)
+        if _EPS * cond > 1e-4:
+            warnings.warn(f"stationary(): the pinned system is ill-conditioned (estimated "
+                          f"condition number {cond:.1e}): errors up to ~{_EPS * cond:.0e} of the "
+                          "maximum density, enough to misplace the mass of slowly exchanging "
+                          "(metastable) regions. The operator is not reversible (cross terms or a "
+                          "non-gradient drift), so the exact log-space solution does not apply; "
+                          "raise the temperature or coarsen the barrier resolution with care",
+                          RuntimeWarning, stacklevel=2)
+        rel = self._min_relative(p)
+        if rel < -NEGATIVE_TOL:
+            causes = [c for c in (
+                self._positivity_cause(),
+                "round-off of the ill-conditioned solve (see the warning above)"
+                if _EPS * cond > 1e-4 else None) if c]
+            cause = "; and ".join(causes) or "an under-resolved grid (large Péclet numbers): refine it"
+            warnings.warn(f"stationary(): the density is negative in places (min/max = {rel:.2g}): "
+                          f"{cause}", RuntimeWarning, stacklevel=2)
+        return p.reshape(self.grid.shape)
 
     def evolve(self, p0, times, method="expm", dt=None):
         """Densities at ``times`` (sorted, >= 0) from ``p0``, shape ``(len(times), *grid.shape)``.
 
-        ``method="expm"``: ``exp(tA) p0`` by :func:`scipy.sparse.linalg.expm_multiply` (exact in
-        time up to its tolerance). ``method="crank-nicolson"``: second-order implicit steps of
-        size ``dt`` (default: 1/200 of the last time), one LU factorisation reused by every step
-        (and every later call with the same ``dt``); times are rounded to multiples of ``dt``.
+        Parameters
+        ----------
+        p0 : array_like
+            Initial cell averages (``n_cells`` values, any shape).
+        times : array_like
+            Sorted non-negative output times.
+        method : {"expm", "crank-nicolson", "implicit-euler"}
+            ``"expm"``: ``exp(tA) p0`` by :func:`scipy.sparse.linalg.expm_multiply` (exact in
+            time up to its tolerance; positive whenever the operator is an M-matrix).
+            ``"crank-nicolson"``: second-order implicit steps of size ``dt``. It is *not*
+            positivity-preserving unless ``dt · max|A_kk| <= 2``: modes faster than ``2/dt``
+            flip sign every step instead of decaying, so a sharply peaked ``p0`` (which excites
+            them) oscillates and goes negative. ``"implicit-euler"``: first-order steps
+            ``(I − dt A) p_{m+1} = p_m``, positive and monotone for any ``dt`` when the operator
+            is an M-matrix (``report()["negative_couplings"] == 0``), with an ``O(dt)`` error.
+            Both step methods: one LU factorisation reused by every step (and every later call
+            with the same ``dt``); times are rounded to multiples of ``dt``; mass is conserved
+            to round-off (the columns of ``A`` sum to zero).
+        dt : float, optional
+            Step of the step methods (default: 1/200 of the last time).
+
+        Warns
+        -----
+        RuntimeWarning
+            If an output density has a minimum below ``−1e-10`` times its maximum, naming the
+            cause (the Crank-Nicolson step, or negative couplings of the operator) and a remedy.
         """
         p0 = np.asarray(p0, dtype=np.float64).ravel()
         times = np.asarray(times, dtype=np.float64)
@@ -161,9 +329,9 @@ class FokkerPlanck:
             for m, t in enumerate(times):
                 p = spla.expm_multiply(self.operator * (t - t_prev), p) if t > t_prev else p
                 out[m], t_prev = p, t
-        elif method == "crank-nicolson":
+        elif method in ("crank-nicolson", "implicit-euler"):
             dt = float(dt) if dt is not None else max(times[-1], 1e-300) / 200
-            solve, explicit = self._cn(dt)
+            solve, explicit = self._stepper(method, dt)
             p, step = p0, 0
             for m, t in enumerate(times):
                 target = int(round(t / dt))
@@ -172,23 +340,140 @@ class FokkerPlanck:
                     step += 1
                 out[m] = p
         else:
-            raise ValueError(f"method: expected 'expm' or 'crank-nicolson', got {method!r}")
+            raise ValueError(f"method: expected 'expm', 'crank-nicolson' or 'implicit-euler', "
+                             f"got {method!r}")
+        self._warn_negative(out, p0, method, dt)
         return out.reshape((times.size,) + self.grid.shape)
 
-    def _cn(self, dt):
-        """Crank-Nicolson factorisation for step ``dt``, computed once per ``dt``."""
-        cache = self.__dict__.setdefault("_cn_cache", {})
-        if dt not in cache:
-            eye = sps.identity(self.grid.n_cells, format="csc")
-            lu = _factorize(eye - 0.5 * dt * self.operator)
-            cache[dt] = (lu.solve, (eye + 0.5 * dt * self.operator).tocsr())
-        return cache[dt]
+    def _warn_negative(self, out, p0, method, dt):
+        rel = min(self._min_relative(p) for p in out) if out.size else 0.0
+        if rel >= -NEGATIVE_TOL or self._min_relative(p0) < -NEGATIVE_TOL:
+            return
+        cause = self._positivity_cause()
+        stiff = float(np.abs(self.operator.diagonal()).max())
+        if method == "crank-nicolson" and dt * stiff > 2:
+            cause = (f"Crank-Nicolson with dt·max|A_kk| = {dt * stiff:.3g} > 2 is not positivity-"
+                     "preserving (its fast modes oscillate instead of decaying; a sharply peaked "
+                     f"initial density excites them): use dt <= {2 / stiff:.3g}, "
+                     "method='implicit-euler' (positive, first order) or method='expm'")
+        elif cause is None:
+            cause = "round-off (the operator is an M-matrix); report() the density"
+        warnings.warn(f"evolve(method={method!r}): the density went negative "
+                      f"(min/max = {rel:.2g}): {cause}", RuntimeWarning, stacklevel=3)
 
-    def relaxation_rate(self, k=4):
-        """The spectral gap: ``−Re λ₁`` for the eigenvalue ``λ₁ ≠ 0`` of the operator closest to
-        zero (shift-invert Arnoldi). The slowest mode decays as ``exp(−rate · t)``."""
-        scale = float(np.abs(self.operator.diagonal()).max())
-        vals = spla.eigs(self.operator, k=min(k, self.grid.n_cells - 2), sigma=1e-9 * scale,
-                         which="LM", return_eigenvectors=False)
-        nonzero = vals[np.abs(vals) > 1e-8 * scale]
-        return float(np.min(-nonzero.real))
+    def _stepper(self, method, dt):
+        """LU factorisation and explicit part of one step of ``method``, once per ``dt``."""
+        cache = self.__dict__.setdefault("_step_cache", {})
+        if (method, dt) not in cache:
+            eye = sps.identity(self.grid.n_cells, format="csc")
+            if method == "crank-nicolson":
+                lu = _factorize(eye - 0.5 * dt * self.operator)
+                cache[method, dt] = (lu.solve, (eye + 0.5 * dt * self.operator).tocsr())
+            else:
+                lu = _factorize(eye - dt * self.operator)
+                cache[method, dt] = (lu.solve, eye.tocsr())
+        return cache[method, dt]
+
+    def relaxation_rates(self, k=1):
+        """The ``k`` slowest relaxation rates and their modes.
+
+        The zero eigenvalue (the stationary density) is removed exactly, not by a threshold:
+        the eigenvalues are those of the group inverse ``A^#`` (``A^# A = I − p 1ᵀ`` on
+        densities), applied as ``Q K⁻¹ Q`` with ``K`` the operator pinned in one cell (sparse
+        LU) and ``Q`` the projector that removes the stationary component; ``A^#`` has the
+        eigenvalues ``1/λ`` for ``λ ≠ 0`` and ``0`` for the stationary density, so its ``k``
+        largest in magnitude (ARPACK) are the ``k`` slowest modes, however small their rates.
+        Reversible operators (:attr:`reversible`) are first symmetrised with the exact
+        ``π`` (``S = π^{−1/2} A π^{1/2}``, off-diagonals ``√(A_kl A_lk)``, zero mode ``√π``
+        known in closed form), so the spectrum is real and Lanczos applies.
+
+        Parameters
+        ----------
+        k : int
+            Number of modes, ``1 <= k <= n_cells − 2``.
+
+        Returns
+        -------
+        rates : ndarray, shape (k,)
+            ``−Re λ`` of the ``k`` non-zero eigenvalues closest to zero, ascending; mode ``j``
+            decays as ``exp(−rates[j] t)``.
+        modes : ndarray, shape (k, *grid.shape)
+            Right eigenvectors of the operator: density perturbations of zero mass. Reversible:
+            real, orthonormal in the ``Σ_cells ψ_i ψ_j / π`` inner product (``π`` the
+            stationary density as returned by ``stationary``); otherwise complex when the
+            eigenvalue is, unit 2-norm. Sign/phase: the entry of largest modulus is real
+            positive.
+
+        Notes
+        -----
+        Accuracy: eigenvalues of a backward-stable solve are exact for an operator perturbed by
+        ~``eps · ‖A‖``, so a rate has an absolute error of order ``eps · max|A_kk|``; a
+        ``RuntimeWarning`` is issued when that exceeds 1e-3 of the rate (metastable regimes
+        far beyond barrier/T ~ 30 on fine grids). In the tests, Kramers-regime rates (1-D double
+        well, barrier/T up to 15) agree with an independent fine-grid reference to the
+        discretisation error.
+        """
+        n = self.grid.n_cells
+        k = _v.integer("k", k, low=1, high=n - 2)
+        A = self.operator
+        scale = float(np.abs(A.diagonal()).max())
+        if self._log_pi is not None:
+            pi = np.exp(self._log_pi)
+            u = np.exp(0.5 * self._log_pi)
+            u /= np.linalg.norm(u)
+            off = A - sps.diags(A.diagonal())
+            S = (off.multiply(off.T)).sqrt() + sps.diags(A.diagonal())
+            pin = int(np.argmax(self._log_pi))
+            project = lambda x: x - u * (u @ x)  # noqa: E731
+        else:
+            S = A
+            p = self.stationary().ravel()
+            p = p / p.sum()
+            pin = int(np.argmax(p))
+            project = lambda x: x - p * x.sum()  # noqa: E731
+        keep = np.arange(n) != pin
+        lu = _factorize(S.tocsr()[keep][:, keep])
+
+        def ginv(b):
+            b = project(np.asarray(b).ravel())
+            x = np.zeros(n, dtype=np.result_type(b, np.float64))
+            x[keep] = lu.solve(b[keep]) if np.isrealobj(b) else (
+                lu.solve(b[keep].real) + 1j * lu.solve(b[keep].imag))
+            return project(x)
+
+        v0 = project(np.random.default_rng(0).standard_normal(n))
+        op = spla.LinearOperator((n, n), matvec=ginv, dtype=np.float64)
+        if self._log_pi is not None:
+            mu, vec = spla.eigsh(op, k=k, which="LM", v0=v0)
+        else:
+            mu, vec = spla.eigs(op, k=k, which="LM", v0=v0)
+        lam = 1.0 / mu
+        order = np.argsort(-lam.real)
+        lam, vec = lam[order], vec[:, order]
+        if self._log_pi is not None:
+            # ψ = π^{1/2} v with π the normalised density; Σ ψ²/π = Σ v² = 1
+            p_norm = pi / self.mass(pi)
+            modes = vec * np.sqrt(p_norm)[:, None]
+        else:
+            modes = vec / np.linalg.norm(vec, axis=0)
+            if np.all(np.abs(lam.imag) <= 1e-12 * np.abs(lam)):
+                lam = lam.real
+        big = np.argmax(np.abs(modes), axis=0)
+        phase = modes[big, np.arange(k)]
+        modes = modes * (np.abs(phase) / phase)[None, :]
+        if np.isrealobj(lam):
+            modes = np.real_if_close(modes, tol=1e6)
+        rates = -np.real(lam)
+        err = _EPS * scale / np.abs(rates)
+        if np.any(err > 1e-3):
+            warnings.warn(f"relaxation_rates(): rate {rates[np.argmax(err)]:.3g} is within "
+                          f"{err.max():.1e} (relative) of the double-precision floor "
+                          f"eps·max|A_kk| = {_EPS * scale:.1e}: its digits are not reliable",
+                          RuntimeWarning, stacklevel=2)
+        return rates, modes.T.reshape((k,) + self.grid.shape)
+
+    def relaxation_rate(self):
+        """The spectral gap: the slowest rate of :meth:`relaxation_rates` (``−Re λ₁``, ``λ₁``
+        the non-zero eigenvalue closest to zero). The slowest mode decays as
+        ``exp(−rate · t)``."""
+        return float(self.relaxation_rates(1)[0][0])
