@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
-from .. import _validation as _v
+from .. import checks as _v
 from .operator import divergence_matrices, flux_matrices, zero_flux_log_ratios
 
 #: Densities whose minimum is below ``-NEGATIVE_TOL`` times their maximum trigger a warning
