@@ -58,7 +58,7 @@ def _batch_top_eigenvalue(model, theta, idx, tol):
 
 def minibatch_sharpness(model, theta, batch_size, *, replace=False, rel_tol=0.01, min_batches=20,
                         max_batches=2000, tol=1e-8, rng=None):
-    """Mini-batch curvature quantities (physics.md §6), each as an :class:`Estimate`:
+    """Mini-batch curvature quantities, each as an :class:`Estimate`:
 
     - ``minibs``: MiniBS ``E_B[λ_max(H_B)]`` (≥ S by convexity of λ_max);
     - ``batch_sharpness``: ``E_B[g_Bᵀ H_B g_B / ‖g_B‖²]``;

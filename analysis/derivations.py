@@ -5,7 +5,7 @@ against an independent numerical evaluation.
 PASS/FAIL and exits non-zero if any fails. Register a new one with :func:`derivation`; it
 returns a :class:`Derivation` whose ``checks`` compare numbers computed two ways.
 
-Registered here (physics.md §2-5): the mini-batch covariance factors, the discrete Lyapunov
+Registered here: the mini-batch covariance factors, the discrete Lyapunov
 equation of SGD without and with heavy-ball momentum, the second-order drift of the SME, the
 Euler-Maruyama stationary variance, the valley's adiabatic marginal and effective SGD-loss,
 the mean loss under loss-dependent noise (SDE and discrete SGD), the product network's

@@ -1,4 +1,4 @@
-"""Fluctuation-dissipation relations of SGD at stationarity (physics.md §7), measured during a run.
+"""Fluctuation-dissipation relations of SGD at stationarity, measured during a run.
 
 Yaida (ICLR 2019): for any loss and any mini-batch noise, stationarity of ``E[θθᵀ]`` under
 ``θ' = θ − η g_B`` gives, exactly (``⟨·⟩`` the stationary average, ``g_B`` the batch gradient
@@ -295,7 +295,7 @@ def yaida_relations(ensemble, observer, *, burn_in=0, n_batches=10, n_se=4.0, na
 
 def linear_learning_relations(ensemble, observer, min_loss, *, burn_in=0, n_batches=10,
                               n_se=4.0, name="fdr"):
-    """The linear-learning identity (Han, Park, Lee & Han 2021; physics.md §7), ``μ = 0``.
+    """The linear-learning identity (Han, Park, Lee & Han 2021), ``μ = 0``.
 
     For ``L = (1/2N) Σ ‖y_n − W x_n‖²``, ``δ = W − W*`` (``observer.origin = W*``, the
     least-squares solution, ``matrix_shape = (d_out, d_in)``) and ``Σ_xx = (1/N) Σ x_n x_nᵀ``:

@@ -1,4 +1,4 @@
-"""The large-batch gap (physics.md §8): test loss and sharpness of the minimum SGD ends in, against
+"""The large-batch gap: test loss and sharpness of the minimum SGD ends in, against
 the batch size, at fixed learning rate or at fixed noise scale; and Keskar's sharpness metric.
 
 Keskar, Mudigere, Nocedal, Smelyanskiy & Tang (ICLR 2017), metric (their eq. 4, ``A = I``, full

@@ -1,4 +1,4 @@
-"""The SGD noise scale and schedules that keep it equal (physics.md §8).
+"""The SGD noise scale and schedules that keep it equal.
 
 Noise scale (Smith & Le 2018; Smith, Kindermans, Ying & Le 2018): for ``b`` distinct indices per
 step from ``N`` samples, ``Cov g_B = (N − b)/(b(N − 1)) C``, so the SME diffusion

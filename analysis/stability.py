@@ -44,7 +44,7 @@ def mean_square_stability(model, theta, lr, batch_size, replace=False):
 
 
 def wu_ma_e_criterion(model, theta, lr, batch_size, replace=False):
-    """``λ_max[(I − ηH)² + η² c_b Σ_H]`` with ``Σ_H = (1/N) Σ_i H_i² − H²`` (physics.md §4):
+    """``λ_max[(I − ηH)² + η² c_b Σ_H]`` with ``Σ_H = (1/N) Σ_i H_i² − H²``:
     the quantity Wu, Ma & E bound by 1. It equals :func:`mean_square_stability` when the
     ``H_i`` commute and bounds the growth of ``E‖δ‖²`` in general."""
     lr = _v.positive("lr", lr)

@@ -1,4 +1,4 @@
-"""Stationary statistics predicted by theory, to compare simulations with (physics.md §3-4).
+"""Stationary statistics predicted by theory, to compare simulations with.
 
 - :func:`discrete_lyapunov`: SGD (with heavy-ball momentum) on ``L = ½ θᵀHθ`` with additive
   gradient noise; also Euler-Maruyama for an Ornstein-Uhlenbeck process.

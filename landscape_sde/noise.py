@@ -1,6 +1,6 @@
 """Mini-batch gradient noise and the diffusion tensors of the continuous-time views.
 
-Conventions (physics.md §2-3): the per-sample covariance is
+Conventions: the per-sample covariance is
 ``C(θ) = (1/N) Σ_i (∇ℓ_i − ∇L)(∇ℓ_i − ∇L)ᵀ`` (population normalisation, 1/N), and the
 covariance of the mini-batch gradient ``g_B`` over batches of size ``b`` is ``c_b · C`` with
 

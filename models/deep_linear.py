@@ -69,7 +69,7 @@ class DeepLinearNetwork(Model):
 
     @classmethod
     def edge_of_stability(cls, depth=20, width=50, rng=None):
-        """The edge-of-stability setting (physics.md §6): ``depth`` layers of ``width × width``,
+        """The edge-of-stability setting: ``depth`` layers of ``width × width``,
         ``X = √width · Q`` with ``Q`` orthogonal (``width`` samples), ``Y = X Aᵀ`` with
         ``A_ij ~ N(0, 1)``."""
         gen = np.random.default_rng(as_seed_sequence(rng))

@@ -100,7 +100,7 @@ def test_scalar_network_gd_ends_just_below_two_over_lr():
 
 @pytest.mark.parametrize("beta", [0.0, 0.5, 0.9])
 def test_heavy_ball_edge_is_two_plus_two_beta_over_lr(beta):
-    # GD with momentum β on L = ½ h θ²: stable iff η h < 2 + 2β (physics.md §6). Just inside
+    # GD with momentum β on L = ½ h θ²: stable iff η h < 2 + 2β. Just inside
     # the edge it converges, just outside it diverges, at the step the growth rate predicts.
     model = Quadratic([[1.0]])
     edge = 2 + 2 * beta

@@ -47,7 +47,7 @@ def test_unknown_name_is_an_error():
 
 
 def test_momentum_result_has_the_edge_of_stability():
-    # The derived heavy-ball variance diverges at η h = 2 + 2μ (physics.md §6).
+    # The derived heavy-ball variance diverges at η h = 2 + 2μ.
     d = derivations.sgd_momentum_lyapunov()
     eta, h, C, mu = sp.symbols("eta h C mu", positive=True)
     denominator = sp.denom(sp.together(d.result.rhs))

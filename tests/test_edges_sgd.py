@@ -1,5 +1,5 @@
 """SGD's edges on the 10×20×20 deep linear network of the edge-of-stability data set
-(physics.md §6): the edge of stochastic stability, sharpness against η and b (Jastrzębski et
+: the edge of stochastic stability, sharpness against η and b (Jastrzębski et
 al.), Nudged SGD; and the curvature tracker that records them during ``simulate``.
 
 The runs are deterministic (fixed seeds); tolerances are set from the measured spread over

@@ -1,4 +1,4 @@
-"""The Fokker-Planck solver against closed forms and against simulation (physics.md §3, §10)."""
+"""The Fokker-Planck solver against closed forms and against simulation."""
 import numpy as np
 import pytest
 import scipy.integrate

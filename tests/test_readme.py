@@ -11,7 +11,7 @@ def test_readme_example_runs_and_matches_theory(capsys):
     namespace = {}
     exec(compile(code, "README.md", "exec"), namespace)
     sim = np.cov(namespace["ens"].theta[-1].T)
-    c_b = (8 - 2) / (2 * (8 - 1))  # b = 2 distinct of N = 8 (physics.md §2)
+    c_b = (8 - 2) / (2 * (8 - 1))  # b = 2 distinct of N = 8
     theory = namespace["discrete_lyapunov"](namespace["H"], c_b * namespace["C"], 0.3)
     # 40,000 near-Gaussian states: the standard error of a covariance entry is ~0.7% of the
     # diagonal scale; allow 4%.

@@ -1,5 +1,5 @@
 """Degenerate minima: the valley models, the effective SGD-loss and the four claims of
-Yang, Tang & Tu (physics.md §5), each checked against theory and between the Fokker-Planck
+Yang, Tang & Tu, each checked against theory and between the Fokker-Planck
 solver and simulation; the product network's drift to the flattest minimum."""
 import numpy as np
 import pytest
