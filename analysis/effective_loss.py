@@ -1,4 +1,4 @@
-"""The effective SGD-loss from a stationary density (physics.md §5; Yang, Tang & Tu 2023).
+"""The effective SGD-loss from a stationary density (Yang, Tang & Tu 2023).
 
 At stationarity write ``P_ss ∝ exp(−L_eff / Δ)``: ``L_eff = −Δ ln P_ss`` (up to a constant) is
 the loss that a Boltzmann distribution at temperature ``Δ`` would need to reproduce the

@@ -1,5 +1,4 @@
-"""Linear (mean-square) stability of SGD at an interpolating minimum (Wu, Ma & E, NeurIPS 2018;
-physics.md §4).
+"""Linear (mean-square) stability of SGD at an interpolating minimum (Wu, Ma & E, NeurIPS 2018).
 
 Near a minimum ``θ*`` where every per-sample gradient vanishes, one SGD step maps the deviation
 ``δ`` to ``(I − η H_B) δ``, ``H_B`` the batch Hessian. The second moment ``M = E[δδᵀ]`` obeys

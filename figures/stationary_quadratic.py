@@ -17,7 +17,7 @@ def compute(config):
     H, C = model.hessian_matrix, model.noise_cov
     n = config["n_samples"]
 
-    def sgd_theory(lr, b):  # physics.md §4: HS + SH − ηHSH = η Σ_b
+    def sgd_theory(lr, b):  # discrete Lyapunov: HS + SH − ηHSH = η Σ_b
         return np.zeros(2), st.discrete_lyapunov(H, batch_noise_factor(n, b) * C, lr)
 
     sme_limit = st.continuous_lyapunov(H, 0.5 * config["lr"] * batch_noise_factor(

@@ -1,5 +1,5 @@
 """Degenerate-minimum landscapes: a valley ``L(x, y) = ½ λ(x) y²`` whose floor ``y = 0`` is a
-continuum of minima of varying flatness ``F(x) = λ(x)^{−1/2}`` (physics.md §5, after Yang,
+continuum of minima of varying flatness ``F(x) = λ(x)^{−1/2}`` (after Yang,
 Tang & Tu, PRL 2023).
 
 - :class:`Valley` carries its own Itô noise: ``D_x = Δ/κ`` along the valley and

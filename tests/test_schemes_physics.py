@@ -1,4 +1,4 @@
-"""Each scheme against the closed forms of physics.md §3-4 and independent methods.
+"""Each scheme against the closed forms of the stationary theory and independent methods.
 
 Tolerances are stated as multiples of a standard error computed from the same sample. For the
 sample covariance of n independent states the standard error of ``S_ij`` is estimated as
