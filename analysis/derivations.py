@@ -11,7 +11,7 @@ Euler-Maruyama stationary variance, the valley's adiabatic marginal and effectiv
 the mean loss under loss-dependent noise (SDE and discrete SGD), the product network's
 invariant, and (§7) Yaida's relations with heavy-ball momentum, FDR2 under state-dependent noise,
 the linear-learning identity, the deep-linear per-layer identity and the effective temperature
-on quadratics.
+on quadratics, and (§8) the stability edge of Adam with a frozen preconditioner.
 """
 import argparse
 import dataclasses
@@ -523,6 +523,43 @@ def quadratic_temperature():
                       sp.Eq(sp.Symbol("T_eff"), eta * sp.Symbol("tr Σ_b") / (2 * sp.Symbol("tr H"))
                             + eta**2 * sp.Symbol("tr(HΣ_b)") / (4 * sp.Symbol("tr H"))
                             + sp.O(eta**3)), checks)
+
+
+# --- §8 adaptive methods ----------------------------------------------------------------------
+def adam_frozen_threshold_value(lr, beta1):
+    """The largest stable ``λ(P⁻¹H)`` of Adam with a frozen preconditioner ``P``:
+    ``(2 + 2β₁) / ((1 − β₁) η)`` (38/η at β₁ = 0.9; ``2/η`` for RMSProp, β₁ = 0)."""
+    return (2.0 + 2.0 * beta1) / ((1.0 - beta1) * lr)
+
+
+@derivation
+def adam_frozen_threshold():
+    eta, lam = sp.symbols("eta lambda", positive=True)
+    beta = sp.Symbol("beta_1", nonnegative=True)
+    z = sp.Symbol("z")
+    # Along an eigenvector of P⁻¹H (real λ > 0: P⁻¹H is similar to P^(-1/2) H P^(-1/2)), with
+    # u_k = η m_k / P: u_k = β u_{k−1} + η(1 − β) λ θ_k, θ_{k+1} = θ_k − u_k (bias correction
+    # → 1). State (θ_k, u_{k−1}) → (θ_{k+1}, u_k):
+    alpha = eta * (1 - beta)
+    M = sp.Matrix([[1 - alpha * lam, -beta], [alpha * lam, beta]])
+    a1, a0 = M.charpoly(z).all_coeffs()[1:]
+    # Schur-Cohn (Jury) for z² + a1 z + a0: |a0| < 1 and |a1| < 1 + a0. Here a0 = β < 1, and
+    # a1 = −(1 + β − αλ), so the second condition is 0 < αλ < 2(1 + β); its edge:
+    edge = sp.solve(sp.Eq(-a1, -(1 + a0)), lam)[0]
+    checks = [identity("a0 = β", a0 - beta),
+              identity("edge = (2 + 2β)/((1 − β)η)", edge - (2 + 2 * beta) / ((1 - beta) * eta)),
+              identity("β = 0: GD's 2/η", edge.subs(beta, 0) - 2 / eta)]
+    for lr, b in ((0.01, 0.9), (0.1, 0.5), (0.003, 0.0)):
+        lam_c = adam_frozen_threshold_value(lr, b)
+        for side, factor in (("below", 1 - 1e-6), ("above", 1 + 1e-6)):
+            Mn = np.array(M.subs({eta: lr, beta: b, lam: lam_c * factor}).evalf(), dtype=float)
+            rho = max(abs(np.linalg.eigvals(Mn)))
+            checks.append(Check(f"η={lr}, β₁={b}: spectral radius {side} the edge is "
+                                f"{'< 1' if side == 'below' else '> 1'}",
+                                1.0, float(rho < 1.0) if side == "below" else float(rho > 1.0)))
+    return Derivation("adam_frozen_threshold",
+                      "m' = β₁m + (1 − β₁)Hθ, θ' = θ − ηP⁻¹m' with P frozen (heavy ball on P⁻¹H)",
+                      sp.Eq(sp.Symbol("lambda_max(P^-1 H)"), sp.factor(edge)), checks)
 
 
 # --- runner -----------------------------------------------------------------------------------
