@@ -16,7 +16,7 @@ import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
 from .. import checks as _v
-from .operator import divergence_matrices, flux_matrices, zero_flux_log_ratios
+from .operator import divergence_matrices, flux_matrices, wall_losses, zero_flux_log_ratios
 
 #: Densities whose minimum is below ``-NEGATIVE_TOL`` times their maximum trigger a warning
 #: (round-off negatives of a correct solve are ~1e-16 of the maximum).
@@ -98,19 +98,29 @@ class FokkerPlanck:
             for i in range(grid.dim):
                 nxt = np.roll(d_c.reshape(grid.shape + d_c.shape[1:]), -1, axis=i)
                 d_f.append(0.5 * (d_c + nxt.reshape(d_c.shape)))
+        h = grid.spacing
         if potential is not None:
             self.potential = _at(potential, centers, (), "potential").reshape(-1)
-            drift_h = []
+            drift_h, wall_h = [], []
             for i in range(grid.dim):
-                nxt = np.roll(self.potential.reshape(grid.shape), -1, axis=i).ravel()
-                drift_h.append(-(nxt - self.potential))
+                L = self.potential.reshape(grid.shape)
+                drift_h.append(-(np.roll(L, -1, axis=i) - L).ravel())
+                # a_i h_i / 2 on the box faces: half the potential difference of the last two
+                # cells (one-sided, used only beside absorbing faces)
+                lo = -(np.take(L, [1], axis=i) - np.take(L, [0], axis=i)) / 2
+                hi = -(np.take(L, [-1], axis=i) - np.take(L, [-2], axis=i)) / 2
+                wall_h.append(tuple(np.broadcast_to(v, grid.shape).ravel() for v in (lo, hi)))
         else:
             self.potential = None
-            drift_h = [_at(drift, f, (grid.dim,), "drift")[:, i] * grid.spacing[i]
-                       for i, f in enumerate(faces)]
-        self._flux = flux_matrices(grid, d_c, d_f, drift_h)
-        div = divergence_matrices(grid)
-        self.operator = sum(g @ f for g, f in zip(div, self._flux)).tocsr()
+            drift_h = [_at(drift, f, (grid.dim,), "drift")[:, i] * h[i] for i, f in enumerate(faces)]
+            wall_h = []
+            for i in range(grid.dim):
+                pts = centers.copy()
+                pts[:, i] -= 0.5 * h[i]
+                lo = _at(drift, pts, (grid.dim,), "drift")[:, i] * h[i] / 2
+                wall_h.append((lo, drift_h[i] / 2))  # the upper face of the last cell is the box face
+        self._coefficients = (d_c, d_f, drift_h, wall_h)
+        self.operator, self._flux = self._assemble()
         off = ~np.eye(grid.dim, dtype=bool)
         self._cross = bool(np.any(d_c[:, off]) or any(np.any(d[:, off]) for d in d_f))
         diag = np.sqrt(np.abs(np.einsum("mii->mi", d_c)))
@@ -118,6 +128,18 @@ class FokkerPlanck:
             corr = np.abs(d_c) / (diag[:, :, None] * diag[:, None, :])
         self._max_correlation = float(np.nanmax(np.where(off, corr, 0.0))) if self._cross else 0.0
         self._log_pi = self._detailed_balance(zero_flux_log_ratios(grid, d_c, d_f, drift_h))
+
+    def _assemble(self, drift_scale=1.0, diffusion_scale=1.0):
+        """The operator for the drift times ``drift_scale`` and ``D`` times ``diffusion_scale``,
+        and its face-flux matrices per axis."""
+        d_c, d_f, drift_h, wall_h = self._coefficients
+        sa, sd = float(drift_scale), float(diffusion_scale)
+        d_c, d_f = d_c * sd, [d * sd for d in d_f]
+        flux = flux_matrices(self.grid, d_c, d_f, [a * sa for a in drift_h])
+        A = sum(g @ f for g, f in zip(divergence_matrices(self.grid), flux))
+        if self.grid.absorbing:
+            A = A - sps.diags(wall_losses(self.grid, d_c, [(lo * sa, hi * sa) for lo, hi in wall_h]))
+        return A.tocsr(), flux
 
     def _detailed_balance(self, ratios):
         """``log π`` (up to a constant, max 0) if the operator satisfies detailed balance with
@@ -228,6 +250,74 @@ class FokkerPlanck:
                     "with h_i/h_j = sqrt(D_ii/D_jj), refine the grid")
         return None
 
+    # --- backward (Kolmogorov) solves ----------------------------------------------------
+    def mfpt(self, target=None):
+        """Mean first-passage time into ``target`` from every cell.
+
+        Solves the backward equation with the adjoint of :attr:`operator`, ``(Aᵀ τ)_x = −1``
+        off the target and ``τ = 0`` on it, by sparse LU (see
+        :mod:`landscape_sde.fokker_planck.backward`). Absorbing box faces are part of the
+        target: ``τ`` is the mean time until the process enters the target *or* leaves
+        through an absorbing face.
+
+        Parameters
+        ----------
+        target : array_like of bool or callable, optional
+            Cells of the target set: a boolean mask of shape ``grid.shape`` (or ``n_cells``)
+            or a function of points ``(M, dim)`` returning booleans, evaluated at the cell
+            centres. Optional only if the grid has an absorbing face.
+
+        Returns
+        -------
+        ndarray, shape ``grid.shape``
+            ``τ`` in units of the SDE's time (0 on the target). The target's boundary is at
+            the centres of its outermost cells: compare with a continuum first-passage time to
+            those centres.
+        """
+        from .backward import mfpt
+        return mfpt(self, target)
+
+    def committor(self, source, target):
+        """Forward committor: the probability, from each cell, of entering ``target`` before
+        ``source``.
+
+        Solves ``(Aᵀ q)_x = 0`` off both sets with ``q = 0`` on ``source`` and ``q = 1`` on
+        ``target``. Leaving through an absorbing box face counts as not reaching the target.
+
+        Parameters
+        ----------
+        source, target : array_like of bool or callable
+            Disjoint cell sets, given as for :meth:`mfpt`.
+
+        Returns
+        -------
+        ndarray, shape ``grid.shape``
+            ``q`` in ``[0, 1]`` (up to round-off; an operator with negative couplings may
+            overshoot slightly).
+        """
+        from .backward import committor
+        return committor(self, source, target)
+
+    def escape_rate(self, source, target):
+        """Transition rate from ``source`` to ``target`` (transition path theory):
+        ``k = ν / ρ``, reactive flux over the probability of having last visited ``source``.
+
+        ``ν = Σ_{x∈source} π_x (Aᵀ q)_x`` with ``q`` the committor and ``π`` the stationary
+        probabilities; ``ρ = Σ π q⁻`` with ``q⁻`` the committor of the time-reversed process
+        (``1 − q`` for reversible operators). At high barriers this is the Kramers/Langer
+        escape rate from the source well and ``1/k`` the mean first-passage time from its
+        bottom; at any barrier it is the inverse mean time from a last exit from ``source`` to
+        the next arrival in ``target``, averaged over reactive trajectories and the waiting
+        time in ``source``. Needs a stationary density (no absorbing faces).
+
+        Returns
+        -------
+        float
+            Rate in inverse units of the SDE's time.
+        """
+        from .backward import transition_rate
+        return transition_rate(self, source, target)
+
     def stationary(self):
         """The stationary density (cell averages, unit mass), shape ``grid.shape``.
 
@@ -251,6 +341,11 @@ class FokkerPlanck:
         ndarray
             Shape ``grid.shape``, ``∫ p dθ = 1`` to round-off.
         """
+        if self.grid.absorbing:
+            raise ValueError(f"stationary(): the grid has absorbing faces (boundary "
+                             f"{self.grid.boundary!r}): mass leaks out and the only stationary "
+                             "density is zero; use evolve(), mfpt() or relaxation_rates() (whose "
+                             "slowest rate is then the escape rate of the quasi-stationary state)")
         if self._log_pi is not None:
             p = np.exp(self._log_pi)
             return (p / self.mass(p)).reshape(self.grid.shape)
@@ -387,6 +482,11 @@ class FokkerPlanck:
         ``π`` (``S = π^{−1/2} A π^{1/2}``, off-diagonals ``√(A_kl A_lk)``, zero mode ``√π``
         known in closed form), so the spectrum is real and Lanczos applies.
 
+        With absorbing box faces there is no stationary density and no zero mode: ``A`` is
+        invertible and the slowest rate is that of the quasi-stationary state, the escape rate
+        through the absorbing faces (its mode is the quasi-stationary density, not of zero
+        mass).
+
         Parameters
         ----------
         k : int
@@ -425,12 +525,16 @@ class FokkerPlanck:
             S = (off.multiply(off.T)).sqrt() + sps.diags(A.diagonal())
             pin = int(np.argmax(self._log_pi))
             project = lambda x: x - u * (u @ x)  # noqa: E731
-        else:
+        elif not self.grid.absorbing:
             S = A
             p = self.stationary().ravel()
             p = p / p.sum()
             pin = int(np.argmax(p))
             project = lambda x: x - p * x.sum()  # noqa: E731
+        else:
+            S = A
+        if self.grid.absorbing:  # no zero mode: A itself is invertible
+            pin, project = -1, (lambda x: x)
         keep = np.arange(n) != pin
         lu = _factorize(S.tocsr()[keep][:, keep])
 
