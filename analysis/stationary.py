@@ -17,7 +17,7 @@ import scipy.linalg
 
 from landscape_sde.noise import batch_noise_factor
 
-__all__ = ["discrete_lyapunov", "discrete_lyapunov_kron", "continuous_lyapunov",
+__all__ = ["discrete_lyapunov", "discrete_lyapunov_kron", "continuous_lyapunov", "ou_entropy_production",
            "euler_maruyama_covariance", "linear_sgd_moments", "boltzmann_moment"]
 
 
@@ -62,6 +62,21 @@ def continuous_lyapunov(H, D):
     ``S = T H⁻¹``."""
     H = np.atleast_2d(np.asarray(H, dtype=float))
     return scipy.linalg.solve_continuous_lyapunov(H, 2.0 * np.atleast_2d(D))
+
+
+def ou_entropy_production(B, D):
+    """Stationary entropy production rate of the Itô OU process ``dθ = −Bθ dt + √(2D) dW``
+    (``k_B = 1``, per unit time): ``σ = tr(Bᵀ D⁻¹ B S) − tr B`` with ``BS + SBᵀ = 2D``.
+
+    From ``σ = ⟨Jᵀ D⁻¹ J / p²⟩`` with the stationary current ``J = −(B − D S⁻¹) θ p`` and the
+    Lyapunov equation (``tr(S⁻¹D) = tr B``); zero iff ``D⁻¹B`` is symmetric (detailed
+    balance), i.e. for symmetric ``B = H`` iff ``HD = DH``. In 2-D with ``B = H``:
+    ``σ = ([H, D]_12)² / (tr H det D)`` (derivation ``ou_entropy_production``).
+    """
+    B = np.atleast_2d(np.asarray(B, dtype=float))
+    D = np.atleast_2d(np.asarray(D, dtype=float))
+    S = continuous_lyapunov(B, D)
+    return float(np.trace(B.T @ np.linalg.solve(D, B @ S)) - np.trace(B))
 
 
 def euler_maruyama_covariance(H, D, dt):

@@ -230,3 +230,14 @@ def test_bad_boundaries_rejected():
         Grid([0, 0], [1, 1], (8, 8), boundary=["reflecting", "sticky"])
     g = Grid([0, 0], [1, 1], (8, 8), boundary=[("absorbing", "reflecting"), "periodic"])
     assert g.sides == (("absorbing", "reflecting"), ("periodic", "periodic")) and g.absorbing
+
+
+def test_mfpt_warns_at_the_round_off_floor():
+    # barrier/T = 30 on 800 cells: eps·max|A_kk|·τ ~ 0.3, so digits are not reliable
+    fp, x = fp_1d(1 / 30, 800)
+    with pytest.warns(RuntimeWarning, match="round-off rate"):
+        fp.mfpt(x >= 1.0)
+    fp, x = fp_1d(1 / 10, 800)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fp.mfpt(x >= 1.0)

@@ -27,6 +27,8 @@ Sets are given on the cells: a boolean mask of the grid's shape (or ``n_cells``)
 callable of points ``(M, dim)`` evaluated at the cell centres. Every set is checked before
 any work (non-empty, not the whole grid, disjoint where two are given).
 """
+import warnings
+
 import numpy as np
 
 __all__ = ["cell_set", "mfpt", "committor", "transition_rate"]
@@ -109,6 +111,14 @@ def mfpt(fp, target=None):
     lu, _ = _restricted_lu(fp, free)
     tau = np.zeros(grid.n_cells)
     tau[free] = lu.solve(-np.ones(int(free.sum())), trans="T")  # (Aᵀ)_UU τ = −1
+    # A backward-stable solve is exact for an operator perturbed by ~eps·|A_kk| per cell: a
+    # spurious exit rate of that order, which competes with the true one 1/τ.
+    floor = np.finfo(np.float64).eps * float(np.abs(fp.operator.diagonal()).max()) * tau.max()
+    if floor > 1e-3:
+        warnings.warn(f"mfpt(): the largest time {tau.max():.3g} times the round-off rate "
+                      f"eps·max|A_kk| is {floor:.1e}: relative errors up to that size (metastable "
+                      "regimes far beyond barrier/T ~ 20 on fine grids); coarsen the grid or raise "
+                      "the temperature", RuntimeWarning, stacklevel=3)
     return tau.reshape(grid.shape)
 
 
