@@ -52,6 +52,24 @@ def _at(values_or_callable, points, shape_tail, name):
     return out
 
 
+def _schedule(name, value, step_times, low):
+    """Values of a time-dependent coefficient at every step time, checked before any work:
+    finite and ``>= low`` (``> 0`` if ``low`` is None)."""
+    if callable(value):
+        vals = np.array([value(float(t)) for t in step_times], dtype=np.float64)
+    elif value is None:
+        vals = np.ones(step_times.size)
+    else:
+        vals = np.full(step_times.size, _v.real(name, value))
+    bad = ~np.isfinite(vals) | ((vals < low) if low is not None else (vals <= 0))
+    if np.any(bad):
+        k = int(np.argmax(bad))
+        allowed = f">= {low:g}" if low is not None else "> 0"
+        raise ValueError(f"{name}: expected finite values {allowed} at every step time, got "
+                         f"{float(vals[k])!r} at t = {step_times[k]:g}")
+    return vals
+
+
 def _tensor(d, dim):
     """Diffusion values of shape (M,), (M, dim) (diagonal) or (M, dim, dim) -> (M, dim, dim)."""
     if d.ndim == 1:
@@ -423,7 +441,7 @@ class FokkerPlanck:
                           f"{cause}", RuntimeWarning, stacklevel=2)
         return p.reshape(self.grid.shape)
 
-    def evolve(self, p0, times, method="expm", dt=None):
+    def evolve(self, p0, times, method=None, dt=None, *, drift_scale=None, diffusion_scale=None):
         """Densities at ``times`` (sorted, >= 0) from ``p0``, shape ``(len(times), *grid.shape)``.
 
         Parameters
@@ -432,20 +450,32 @@ class FokkerPlanck:
             Initial cell averages (``n_cells`` values, any shape).
         times : array_like
             Sorted non-negative output times.
-        method : {"expm", "crank-nicolson", "implicit-euler"}
+        method : {"expm", "crank-nicolson", "implicit-euler"}, optional
+            Default ``"expm"``, or ``"crank-nicolson"`` when a schedule is given.
             ``"expm"``: ``exp(tA) p0`` by :func:`scipy.sparse.linalg.expm_multiply` (exact in
-            time up to its tolerance; positive whenever the operator is an M-matrix).
-            ``"crank-nicolson"``: second-order implicit steps of size ``dt``. It is *not*
-            positivity-preserving unless ``dt · max|A_kk| <= 2``: modes faster than ``2/dt``
-            flip sign every step instead of decaying, so a sharply peaked ``p0`` (which excites
-            them) oscillates and goes negative. ``"implicit-euler"``: first-order steps
-            ``(I − dt A) p_{m+1} = p_m``, positive and monotone for any ``dt`` when the operator
-            is an M-matrix (``report()["negative_couplings"] == 0``), with an ``O(dt)`` error.
-            Both step methods: one LU factorisation reused by every step (and every later call
-            with the same ``dt``); times are rounded to multiples of ``dt``; mass is conserved
-            to round-off (the columns of ``A`` sum to zero).
+            time up to its tolerance; positive whenever the operator is an M-matrix; constant
+            coefficients only). ``"crank-nicolson"``: second-order implicit steps of size
+            ``dt``. It is *not* positivity-preserving unless ``dt · max|A_kk| <= 2``: modes
+            faster than ``2/dt`` flip sign every step instead of decaying, so a sharply peaked
+            ``p0`` (which excites them) oscillates and goes negative. ``"implicit-euler"``:
+            first-order steps ``(I − dt A) p_{m+1} = p_m``, positive and monotone for any
+            ``dt`` when the operator is an M-matrix (``report()["negative_couplings"] == 0``),
+            with an ``O(dt)`` error. Both step methods: one LU factorisation reused by every
+            step (and every later call with the same ``dt``) while the coefficients are
+            constant, one per step under a schedule; times are rounded to multiples of ``dt``;
+            mass is conserved to round-off (the columns of ``A`` sum to zero).
         dt : float, optional
             Step of the step methods (default: 1/200 of the last time).
+        drift_scale, diffusion_scale : callable or float, optional
+            Time-dependent coefficients: the operator at time ``t`` is the one built from
+            ``drift_scale(t) · a`` and ``diffusion_scale(t) · D`` (``D`` and ``a`` as given to
+            the constructor). A temperature schedule ``T(t)`` on ``D = T₀ I`` is
+            ``diffusion_scale = lambda t: T(t) / T₀``; a learning-rate schedule ``η(t)`` of
+            the SME (SDE time ``t``, ``D = (η/2) Σ_b``) is ``diffusion_scale = lambda t:
+            η(t) / η₀``. Crank-Nicolson uses the operators at both ends of each step
+            (second order in ``dt``), implicit Euler the one at its end. Each is evaluated at
+            every step time before any work and must be finite, ``> 0`` (diffusion) or
+            ``>= 0`` (drift).
 
         Warns
         -----
@@ -457,27 +487,39 @@ class FokkerPlanck:
         times = np.asarray(times, dtype=np.float64)
         if p0.size != self.grid.n_cells:
             raise ValueError(f"p0: expected {self.grid.n_cells} cell values, got {p0.size}")
-        if times.ndim != 1 or np.any(times < 0) or np.any(np.diff(times) < 0):
-            raise ValueError(f"times: expected sorted non-negative times, got {times}")
+        if times.ndim != 1 or np.any(~np.isfinite(times)) or np.any(times < 0) or np.any(np.diff(times) < 0):
+            raise ValueError(f"times: expected sorted finite non-negative times, got {times}")
+        scheduled = drift_scale is not None or diffusion_scale is not None
+        method = ("crank-nicolson" if scheduled else "expm") if method is None else method
+        methods = ("expm", "crank-nicolson", "implicit-euler")
+        if method not in methods:
+            raise ValueError(f"method: expected one of {methods}, got {method!r}")
+        if scheduled and method == "expm":
+            raise ValueError("method: 'expm' needs constant coefficients; with drift_scale/"
+                             "diffusion_scale use 'crank-nicolson' or 'implicit-euler'")
+        if method != "expm":
+            dt = (_v.positive("dt", dt) if dt is not None
+                  else max(float(times[-1]) if times.size else 0.0, 1e-300) / 200)
+        n_steps = int(round(times[-1] / dt)) if times.size and method != "expm" else 0
+        if scheduled:
+            step_times = dt * np.arange(n_steps + 1)
+            sa = _schedule("drift_scale", drift_scale, step_times, low=0.0)
+            sd = _schedule("diffusion_scale", diffusion_scale, step_times, low=None)
         out = np.empty((times.size, self.grid.n_cells))
         if method == "expm":
             p, t_prev = p0, 0.0
             for m, t in enumerate(times):
                 p = spla.expm_multiply(self.operator * (t - t_prev), p) if t > t_prev else p
                 out[m], t_prev = p, t
-        elif method in ("crank-nicolson", "implicit-euler"):
-            dt = float(dt) if dt is not None else max(times[-1], 1e-300) / 200
-            solve, explicit = self._stepper(method, dt)
-            p, step = p0, 0
+        else:
+            step = self._stepper(method, dt) if not scheduled else self._scheduled_stepper(method, dt, sa, sd)
+            p, m_done = p0, 0
             for m, t in enumerate(times):
                 target = int(round(t / dt))
-                while step < target:
-                    p = solve(explicit @ p)
-                    step += 1
+                while m_done < target:
+                    p = step(p, m_done)
+                    m_done += 1
                 out[m] = p
-        else:
-            raise ValueError(f"method: expected 'expm', 'crank-nicolson' or 'implicit-euler', "
-                             f"got {method!r}")
         self._warn_negative(out, p0, method, dt)
         return out.reshape((times.size,) + self.grid.shape)
 
@@ -498,17 +540,36 @@ class FokkerPlanck:
                       f"(min/max = {rel:.2g}): {cause}", RuntimeWarning, stacklevel=3)
 
     def _stepper(self, method, dt):
-        """LU factorisation and explicit part of one step of ``method``, once per ``dt``."""
+        """``step(p, m)`` of ``method`` with constant coefficients: one LU factorisation per
+        ``dt``, cached on the instance."""
         cache = self.__dict__.setdefault("_step_cache", {})
         if (method, dt) not in cache:
             eye = sps.identity(self.grid.n_cells, format="csc")
-            if method == "crank-nicolson":
-                lu = _factorize(eye - 0.5 * dt * self.operator)
-                cache[method, dt] = (lu.solve, (eye + 0.5 * dt * self.operator).tocsr())
-            else:
-                lu = _factorize(eye - dt * self.operator)
-                cache[method, dt] = (lu.solve, eye.tocsr())
+            theta = 0.5 if method == "crank-nicolson" else 1.0
+            lu = _factorize(eye - theta * dt * self.operator)
+            explicit = (eye + (1 - theta) * dt * self.operator).tocsr()
+            cache[method, dt] = lambda p, m: lu.solve(explicit @ p)
         return cache[method, dt]
+
+    def _scheduled_stepper(self, method, dt, sa, sd):
+        """``step(p, m)`` from step time ``m dt`` to ``(m + 1) dt`` with the operators of the
+        schedule values ``sa[m]``, ``sd[m]`` (assembled once per distinct pair)."""
+        eye = sps.identity(self.grid.n_cells, format="csc")
+        theta = 0.5 if method == "crank-nicolson" else 1.0
+        ops = {}
+
+        def op(m):
+            key = (float(sa[m]), float(sd[m]))
+            if key not in ops:
+                if len(ops) > 4:  # a smooth schedule never repeats: keep the recent ones
+                    ops.pop(next(iter(ops)))
+                ops[key] = self._assemble(*key)[0]
+            return ops[key]
+
+        def step(p, m):
+            rhs = p + (1 - theta) * dt * (op(m) @ p) if theta < 1 else p
+            return _factorize(eye - theta * dt * op(m + 1)).solve(rhs)
+        return step
 
     def relaxation_rates(self, k=1):
         """The ``k`` slowest relaxation rates and their modes.
