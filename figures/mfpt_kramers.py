@@ -1,8 +1,8 @@
 """Mean first-passage time over a barrier: backward Fokker-Planck solve against exact
 quadrature and the Kramers (1-D) and Langer (2-D) asymptotics."""
 import numpy as np
-import scipy.integrate as si
 
+from analysis.stationary import mfpt_quadrature
 from landscape_sde.fokker_planck import FokkerPlanck, Grid
 
 # U = (x² − 1)²: ΔU = 1, U''(±1) = 8, U''(0) = −4; 2-D: + ½(1 + a x²) y² (transverse
@@ -16,15 +16,6 @@ def _U(x):
     return (x * x - 1) ** 2
 
 
-def _quad(T, start, end):
-    def inner(y):
-        return si.quad(lambda z: np.exp(-_U(z) / T), -2.0, y, points=[-1.0] if y > -1 else None,
-                       limit=200, epsabs=0, epsrel=1e-12)[0]
-    pts = [p for p in (-1.0, 0.0, 1.0) if start < p < end]
-    return si.quad(lambda y: np.exp((_U(y) - 1) / T) * inner(y), start, end, points=pts,
-                   limit=400, epsabs=0, epsrel=1e-11)[0] * np.exp(1 / T) / T
-
-
 def compute(config):
     grid = Grid([-2.0], [2.0], (config["cells_1d"],))
     x = grid.axes()[0]
@@ -34,7 +25,8 @@ def compute(config):
     for b in bt:
         fp = FokkerPlanck(grid, 1 / b, potential=lambda p: _U(p[:, 0]))
         solver.append(fp.mfpt(target)[i])
-        quad.append(_quad(1 / b, x[i], x[target][0]))
+        quad.append(mfpt_quadrature(_U, 1 / b, x[i], x[target][0], -2.0, shift=1.0,
+                                    points=(-1.0, 0.0, 1.0)))
     kramers = np.sqrt(8 * 4) / (2 * np.pi) * np.exp(-bt)
     a = config["a"]
     g2 = Grid([-2.0, -2.0], [2.0, 2.0], tuple(config["shape_2d"]))

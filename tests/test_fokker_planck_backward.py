@@ -8,6 +8,7 @@ import pytest
 import scipy.integrate as si
 import scipy.interpolate
 
+from analysis.stationary import mfpt_quadrature
 from landscape_sde.fokker_planck import FokkerPlanck, Grid
 
 
@@ -17,16 +18,8 @@ def U(x):
 
 
 def quad_mfpt(T, start, end, lower=-2.0):
-    """Exact 1-D MFPT from ``start`` to ``end`` with a reflecting wall at ``lower``:
-    ``(1/T) ∫_start^end dy e^{U(y)/T} ∫_lower^y e^{−U(z)/T} dz`` (both exponents shifted by the
-    barrier so nothing overflows; the inner integral by quad at every outer node)."""
-    def inner(y):
-        return si.quad(lambda z: np.exp(-U(z) / T), lower, y, points=[-1.0] if y > -1 else None,
-                       limit=200, epsabs=0, epsrel=1e-12)[0]
-    pts = [p for p in (-1.0, 0.0, 1.0) if start < p < end]
-    outer = si.quad(lambda y: np.exp((U(y) - 1) / T) * inner(y), start, end, points=pts or None,
-                    limit=400, epsabs=0, epsrel=1e-11)[0]
-    return outer * np.exp(1 / T) / T
+    """Exact 1-D MFPT (nested quadrature; see ``analysis.stationary.mfpt_quadrature``)."""
+    return mfpt_quadrature(U, T, start, end, lower, shift=1.0, points=(-1.0, 0.0, 1.0))
 
 
 def fp_1d(T, n, lower=-2.0, upper=2.0, boundary="reflecting"):
