@@ -11,7 +11,8 @@ Euler-Maruyama stationary variance, the valley's adiabatic marginal and effectiv
 the mean loss under loss-dependent noise (SDE and discrete SGD), the product network's
 invariant, and (§7) Yaida's relations with heavy-ball momentum, FDR2 under state-dependent noise,
 the linear-learning identity, the deep-linear per-layer identity and the effective temperature
-on quadratics, and (§8) the stability edge of Adam with a frozen preconditioner.
+on quadratics; the entropy production of a stationary 2-D OU process (zero iff the noise
+commutes with the curvature); and (§8) the stability edge of Adam with a frozen preconditioner.
 """
 import argparse
 import dataclasses
@@ -523,6 +524,50 @@ def quadratic_temperature():
                       sp.Eq(sp.Symbol("T_eff"), eta * sp.Symbol("tr Σ_b") / (2 * sp.Symbol("tr H"))
                             + eta**2 * sp.Symbol("tr(HΣ_b)") / (4 * sp.Symbol("tr H"))
                             + sp.O(eta**3)), checks)
+
+
+@derivation
+def ou_entropy_production():
+    # Premise: dθ = −Hθ dt + √(2D) dW in 2-D, H and D symmetric, D positive definite. The
+    # stationary density is N(0, S) with HS + SH = 2D; its current is J = (−Hθ + D S⁻¹θ) p
+    # (J = a p − D∇p), and the entropy production rate σ = ∫ Jᵀ D⁻¹ J / p = ⟨θᵀ Mᵀ D⁻¹ M θ⟩
+    # = tr(Mᵀ D⁻¹ M S) with M = H − D S⁻¹.
+    h11, h12, h22, d11, d12, d22 = sp.symbols("h11 h12 h22 d11 d12 d22", real=True)
+    s11, s12, s22 = sp.symbols("s11 s12 s22")
+    H = sp.Matrix([[h11, h12], [h12, h22]])
+    D = sp.Matrix([[d11, d12], [d12, d22]])
+    S = sp.Matrix([[s11, s12], [s12, s22]])
+    S = S.subs(sp.solve(list(H * S + S * H - 2 * D), [s11, s12, s22], dict=True)[0])
+    M = H - D * S.inv()
+    sigma = sp.factor(sp.simplify((M.T * D.inv() * M * S).trace()))
+    comm = (H * D - D * H)[0, 1]
+    result = comm ** 2 / (H.trace() * D.det())
+    general = (H * D.inv() * H * S).trace() - H.trace()  # any dimension: tr(HᵀD⁻¹HS) − tr H
+    checks = [identity("σ = ([H, D]_12)² / (tr H det D)", sigma - result),
+              identity("σ = tr(H D⁻¹ H S) − tr H", sp.simplify(general - result))]
+    a, b = sp.symbols("a b", positive=True)
+    commuting = sp.simplify(sigma.subs({d11: a + b * h11, d12: b * h12, d22: a + b * h22}))
+    checks.append(Check("D = aI + bH (commutes with H): σ = 0, detailed balance", 0.0,
+                        float(commuting != 0)))
+    Hn, Dn = np.array([[1.0, 0.6], [0.6, 2.0]]), np.array([[0.1, 0.04], [0.04, 0.05]])
+    # independent numbers: the Gaussian expectation ⟨θᵀMᵀD⁻¹Mθ⟩ by
+    # cubature on a fine grid, with S from scipy's Lyapunov solver
+    Sn = stationary.continuous_lyapunov(Hn, Dn)
+    Mn = Hn - Dn @ np.linalg.inv(Sn)
+    w = np.sqrt(np.diag(Sn))
+    xs = [np.linspace(-9 * wi, 9 * wi, 801) for wi in w]
+    X = np.stack(np.meshgrid(*xs, indexing="ij"), -1).reshape(-1, 2)
+    dens = np.exp(-0.5 * np.einsum("mi,ij,mj->m", X, np.linalg.inv(Sn), X))
+    quad = np.einsum("mi,ij,mj->m", X @ Mn.T, np.linalg.inv(Dn), X @ Mn.T)
+    numeric = float((dens * quad).sum() / dens.sum())
+    value = float(result.subs({h11: 1.0, h12: 0.6, h22: 2.0, d11: 0.1, d12: 0.04, d22: 0.05}))
+    checks.append(Check("H, D numeric: closed form vs Gaussian cubature of ⟨JᵀD⁻¹J/p²⟩",
+                        value, numeric, rtol=1e-8))
+    checks.append(Check("closed form vs analysis.stationary.ou_entropy_production", value,
+                        stationary.ou_entropy_production(Hn, Dn), rtol=1e-10))
+    return Derivation("ou_entropy_production",
+                      "stationary OU dθ = −Hθdt + √(2D)dW in 2-D: σ = ∫ JᵀD⁻¹J/p",
+                      sp.Eq(sp.Symbol("σ"), result), checks)
 
 
 # --- §8 adaptive methods ----------------------------------------------------------------------
