@@ -33,9 +33,10 @@ GRAD_KIND, STAGES, DIFFUSION, DIM = GRAD_FULL, 1, False, 0
 # <<< bound by codegen
 
 
-@jit
+@jit(inline="always")
 def _padded(n, dtype=np.float64):
-    """A work vector of length ``n`` with 64 bytes of unused padding on each side."""
+    """A work vector of length ``n`` with 64 bytes of unused padding on each side (inlined, so
+    that a constant ``n`` stays visible to LLVM and loops over the vector unroll)."""
     return np.empty(n + 16, dtype)[8:8 + n]
 
 
@@ -77,6 +78,24 @@ def _draw_batch(sampling, n, perm, pos, idx, s0, s1, s2, s3):
     return pos, s0, s1, s2, s3
 
 
+@jit(inline="always")
+def _evaluate(pt, data, idx, g, gs, dd):
+    """The oracle at ``pt``: ``g`` (and ``gs``, ``dd``) for the compiled ``GRAD_KIND``."""
+    if GRAD_KIND == GRAD_FULL:
+        model_grad(pt, data, g)
+    elif GRAD_KIND == GRAD_BATCH:
+        model_batch_grad(pt, data, idx, g)
+    else:
+        model_sample_grads(pt, data, idx, gs)
+        for j in range(g.shape[0]):
+            acc = 0.0
+            for i in range(gs.shape[0]):
+                acc += gs[i, j]
+            g[j] = acc / gs.shape[0]
+    if DIFFUSION:  # D(θ) at the stage's point: Itô for one-stage schemes
+        model_diffusion(pt, data, dd)
+
+
 @jit
 def _accumulate(s, b, th, lval, st):
     """Welford update of block ``b`` at global save ``s`` with one replica's ``(θ[cols], L)``
@@ -100,7 +119,7 @@ def _accumulate(s, b, th, lval, st):
             st.hist[s, b, min(i, st.n_bins - 1)] += 1
 
 
-@jit
+@jit(forward_records=True)
 def drive(data, theta0, seg, loop, params, state, carry, out, stream):
     """Integrate replicas ``seg.first..seg.last-1`` from step ``seg.k0`` (state ``theta0``)
     to step ``seg.save_at[-1]``, recording them at the absolute steps ``seg.save_at``.
@@ -146,8 +165,7 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
     perm = _padded(n_perm, np.int64)
     for i in range(n_idx):
         idx[i] = i  # the samples oracle uses all samples; mini-batches overwrite it
-    # Record fields as locals: an array read from a record inside a loop costs an atomic
-    # reference-count pair each time.
+    # Record fields as locals, for readability (the record pipeline would hoist them too).
     theta_out, loss_out, diverged_at = out.theta, out.loss, out.diverged_at
     rng_carry, perm_carry, pos_carry = carry.rng, carry.perm, carry.pos
     streaming, s_index, block, passage = stream.on, stream.index, stream.block, stream.passage
@@ -194,20 +212,10 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
                 pos, s0, s1, s2, s3 = _draw_batch(sampling, n_samples, perm, pos, idx,
                                                   s0, s1, s2, s3)
             for stage in range(STAGES):  # the oracle at θ, then at the scheme's point x
-                pt = th if stage == 0 else x
-                if GRAD_KIND == GRAD_FULL:
-                    model_grad(pt, data, g)
-                elif GRAD_KIND == GRAD_BATCH:
-                    model_batch_grad(pt, data, idx, g)
+                if stage == 0:  # two calls, not one on a selected array: no per-step copy
+                    _evaluate(th, data, idx, g, gs, dd)
                 else:
-                    model_sample_grads(pt, data, idx, gs)
-                    for j in range(dim):
-                        acc = 0.0
-                        for i in range(n_g):
-                            acc += gs[i, j]
-                        g[j] = acc / n_g
-                if DIFFUSION:  # D(θ) at the stage's point: Itô for one-stage schemes
-                    model_diffusion(pt, data, dd)
+                    _evaluate(x, data, idx, g, gs, dd)
                 s0, s1, s2, s3 = scheme_update(k, stage, th, o, state, r, params,
                                                s0, s1, s2, s3)
             ok = True
