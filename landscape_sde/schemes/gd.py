@@ -21,7 +21,7 @@ class State(typing.NamedTuple):
 @jit(inline="always")
 def gradient_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``θ ← θ − η g``."""
-    g = o.g  # an array field read once, not per coordinate (see docs/engine.md)
+    g = o.g
     for j in range(th.shape[0]):
         step = -p.lr * g[j]
         th[j] += step

@@ -25,7 +25,7 @@ class LMState(typing.NamedTuple):
 @jit(inline="always")
 def euler_maruyama_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``θ ← θ − dt g + σ ξ``."""
-    g = o.g  # an array field read once, not per coordinate (see docs/engine.md)
+    g = o.g
     for j in range(th.shape[0]):
         step = -p.dt * g[j]
         e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
