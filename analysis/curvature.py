@@ -552,10 +552,12 @@ def hutchinson_variance(A, probes="rademacher"):
 
 # --- stochastic Lanczos quadrature ---------------------------------------------------------------
 def _lanczos(matvec, q, m, deflate=None):
-    """``m`` steps of Lanczos from ``q`` with full reorthogonalisation (against the previous
-    vectors and the deflated directions); returns the Ritz values and the squared first
-    components of the Ritz vectors (the Gauss quadrature weights of ``q``'s spectral measure),
-    fewer than ``m`` if the Krylov space is exhausted."""
+    """``m`` steps of Lanczos from ``q`` with full reorthogonalisation (classical Gram-Schmidt
+    against the previous vectors and the deflated directions after the three-term recurrence,
+    repeated when it removed most of the vector: "twice is enough", Daniel-Gragg-Kaufman-
+    Stewart); returns the Ritz values and the squared first components of the Ritz vectors
+    (the Gauss quadrature weights of ``q``'s spectral measure), fewer than ``m`` if the Krylov
+    space is exhausted."""
     dim = q.size
     Q = np.empty((m, dim))
     alpha, beta = np.zeros(m), np.zeros(m)
@@ -565,13 +567,19 @@ def _lanczos(matvec, q, m, deflate=None):
         Q[j] = q
         w = matvec(q)
         alpha[j] = q @ w
-        for _ in range(2):  # twice is enough (Kahan-Parlett)
-            w -= Q[:j + 1].T @ (Q[:j + 1] @ w)
-            if deflate is not None:
-                w -= deflate @ (deflate.T @ w)
+        w -= alpha[j] * q
+        if j > 0:
+            w -= beta[j - 1] * Q[j - 1]
         if j + 1 == m:
             break
-        beta[j] = np.linalg.norm(w)
+        for _ in range(2):
+            before = np.linalg.norm(w)
+            w -= (Q[:j + 1] @ w) @ Q[:j + 1]
+            if deflate is not None:
+                w -= deflate @ (w @ deflate)
+            beta[j] = np.linalg.norm(w)
+            if beta[j] > 0.7 * before:
+                break
         if beta[j] <= 1e-12 * max(np.abs(alpha[:j + 1]).max(), beta[:j].max(initial=0.0), 1e-300):
             k = j + 1
             break
@@ -659,11 +667,12 @@ class SpectralDensity:
 
 def _auto_outliers(values):
     """How many of the top eigenvalues (descending) stand apart from the rest: ``k`` at the
-    widest gap ``λ_k − λ_{k+1}`` if that gap exceeds the spread ``λ_{k+1} − λ_m`` of the
-    remaining ones (at least two left to judge by), else 0."""
+    widest gap ``λ_k − λ_{k+1}`` among ``k <= m/2`` if that gap exceeds the spread
+    ``λ_{k+1} − λ_m`` of the remaining ones (at least half of the ``m`` are left to judge by),
+    else 0."""
     gaps = values[:-1] - values[1:]
     best = 0
-    for k in range(1, values.size - 1):
+    for k in range(1, values.size // 2 + 1):
         if gaps[k - 1] > values[k] - values[-1] and (best == 0 or gaps[k - 1] > gaps[best - 1]):
             best = k
     return best
@@ -690,8 +699,9 @@ def spectral_density(model, theta=None, *, n_probes, n_lanczos, rng=None, kind="
         Which operator (see :class:`CurvatureOperator`): mini-batch spectra with ``batch``.
     n_outliers : int or "auto"
         How many top eigenvalues to compute exactly and deflate. ``"auto"``: compute the top
-        ``max_outliers`` (at most ``dim − 1``) and keep those before the widest gap, if that gap is wider than the
-        spread of the eigenvalues after it (the bulk edge is dense; a separated outlier is not).
+        ``max_outliers`` (at most ``dim − 1``) and keep those before the widest gap in the top
+        half, if that gap is wider than the spread of the eigenvalues after it (the bulk edge
+        is dense; a separated outlier is not).
     max_outliers : int
         Eigenvalues examined by ``"auto"``.
     tol : float
