@@ -78,3 +78,14 @@ def test_readme_scheme_example(tmp_path, monkeypatch):
     # negative control: plain heavy ball (no look-ahead) ends elsewhere
     hb = lsde.simulate(model, lsde.GD(0.05, momentum=0.8), theta0, n_steps=40)
     assert np.abs(hb.theta[-1, 0] - th).max() > 1e-3
+
+
+def test_readme_spectra_example(capsys):
+    text = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "spectral_density(" in b)
+    exec(compile(code, "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("(10, 80) [1. 1.]")
+    assert float(lines[1]) < 0.03  # the stated tolerance of tests/test_curvature_spectra.py
+    value, _, se = lines[2].split()[:3]
+    assert abs(float(value) - 401) < 4 * float(se) + 1  # exact trace 401, printed to integers
