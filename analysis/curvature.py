@@ -9,15 +9,15 @@ import scipy.linalg
 import scipy.sparse.linalg as spla
 
 from landscape_sde import checks as _v
-from landscape_sde.hessian import Eigenpairs, hessian_eigenpairs
+from landscape_sde.hessian import Eigenpairs, _hvp_operator, hessian_eigenpairs
 from landscape_sde.rng import as_generator, as_seed_sequence
 
 __all__ = ["Eigenpairs", "Estimate", "Directions", "sharpness", "hessian_eigenpairs",
-           "step_sharpness", "minibatch_sharpness", "sharpest_directions", "TRACKED", "tracker",
-           "spectrum_tracker", "KINDS", "CurvatureOperator", "curvature_operator",
-           "parameter_blocks", "TraceEstimate", "DiagEstimate", "hessian_trace", "hessian_diag",
-           "hutchinson_variance", "SpectralDensity", "spectral_density", "marchenko_pastur",
-           "wasserstein_1"]
+           "step_sharpness", "preconditioned_sharpness", "minibatch_sharpness",
+           "sharpest_directions", "TRACKED", "tracker", "spectrum_tracker", "KINDS",
+           "CurvatureOperator", "curvature_operator", "parameter_blocks", "TraceEstimate",
+           "DiagEstimate", "hessian_trace", "hessian_diag", "hutchinson_variance",
+           "SpectralDensity", "spectral_density", "marchenko_pastur", "wasserstein_1"]
 
 
 def sharpness(model, theta, k=1, **kwargs):
@@ -43,6 +43,48 @@ def step_sharpness(model, theta):
     hg = np.empty(model.dim)
     model.compiled("hvp")(theta, model.data, g, hg)
     return float(g @ hg / (g @ g))
+
+
+def preconditioned_sharpness(model, theta, P, *, method="auto", tol=1e-10, rng=None):
+    """``λ_max(P⁻¹ H)`` for a positive diagonal preconditioner ``P`` (Adam's ``√v̂ + ε``),
+    from the symmetric ``A = P^(−1/2) H P^(−1/2)``, which has the same eigenvalues.
+
+    Parameters
+    ----------
+    model : landscape_sde.Model
+    theta : array_like (dim,)
+    P : array_like (dim,)
+        The diagonal of ``P``, finite and ``> 0`` (a scalar is broadcast).
+    method : {"auto", "dense", "lanczos"}
+        ``auto``: dense for ``dim <= 500``, Lanczos on compiled HVPs otherwise.
+    tol, rng : as in :func:`hessian_eigenpairs`.
+
+    Returns
+    -------
+    Eigenpairs
+        ``values[0] = λ_max(P⁻¹H)``; ``vectors[:, 0]`` the unit eigenvector ``u`` of ``A``
+        (``P^(−1/2) u`` is the right eigenvector of ``P⁻¹H``); ``residuals`` ``‖Au − λu‖``.
+        Adam with ``P`` frozen is stable while ``λ_max(P⁻¹H) < (2 + 2β₁)/((1 − β₁)η)``.
+    """
+    theta = _v.finite_array("theta", theta, shape=(model.dim,))
+    P = np.broadcast_to(_v.finite_array("P", np.asarray(P, dtype=float)), (model.dim,))
+    if not np.all(P > 0):
+        raise ValueError(f"P: the diagonal preconditioner must be > 0, got min {P.min()!r}")
+    if method not in ("auto", "dense", "lanczos"):
+        raise ValueError(f"method: expected 'auto', 'dense' or 'lanczos', got {method!r}")
+    d = 1.0 / np.sqrt(P)
+    if method == "dense" or (method == "auto" and model.dim <= 500):
+        A = d[:, None] * model.hessian(theta) * d[None, :]
+        w, V = np.linalg.eigh(0.5 * (A + A.T))
+        w, V = w[-1:], V[:, -1:]
+        return Eigenpairs(w, V, np.linalg.norm(A @ V - V * w, axis=0), model.dim, "dense")
+    hvp, count = _hvp_operator(model, theta)
+    op = spla.LinearOperator((model.dim, model.dim), matvec=lambda u: d * hvp.matvec(d * np.ravel(u)),
+                             dtype=np.float64)
+    v0 = np.random.default_rng(as_seed_sequence(0 if rng is None else rng)).standard_normal(model.dim)
+    w, V = spla.eigsh(op, k=1, which="LA", tol=tol, v0=v0)
+    res = np.array([np.linalg.norm(op.matvec(V[:, 0]) - w[0] * V[:, 0])])
+    return Eigenpairs(w, V, res, count[0], "lanczos")
 
 
 def _batch_top_eigenvalue(model, theta, idx, tol):
@@ -162,7 +204,8 @@ def sharpest_directions(model, theta, lr, k=1, batch=None, offsets=None, **eig_k
 
 
 TRACKED = ("sharpness", "step_sharpness", "minibs", "batch_sharpness", "gni", "cos_grad",
-           "cos_batch", "step_loss_change", "hessian_trace", "gauss_newton_trace", "fisher_trace")
+           "cos_batch", "step_loss_change", "preconditioned_sharpness", "hessian_trace",
+           "gauss_newton_trace", "fisher_trace")
 
 
 def _trace_quantity(q):
@@ -184,11 +227,15 @@ def tracker(model, quantities, *, lr=None, batch_size=None, n_batches=20, tol=1e
     ``batch_size``, :func:`minibatch_sharpness`), and the sharpest-direction diagnostics along the
     top eigenvector ``e_1`` (:func:`sharpest_directions`, with one fresh batch and ``lr``):
     ``cos_grad`` ``|cos(∇L, e_1)|``, ``cos_batch`` ``|cos(g_B, e_1)|`` and ``step_loss_change``
-    ``L(θ − η(∇L·e_1)e_1) − L(θ)``. Traces by Hutchinson with ``n_probes`` Rademacher probes
-    (:func:`hessian_trace`): ``hessian_trace``, ``gauss_newton_trace``, ``fisher_trace``, and a
-    block's share as ``"hessian_trace:W1"`` (any name of :func:`parameter_blocks`); traces of one
-    kind share their probes, so the block columns sum to the total. Batches and probes come from
-    one generator seeded by ``rng`` and advanced call after call, so a run with the same observer
+    ``L(θ − η(∇L·e_1)e_1) − L(θ)``; ``preconditioned_sharpness`` ``λ_max(P⁻¹H)``
+    (:func:`preconditioned_sharpness`), which needs the observer to receive the scheme's
+    preconditioner: ``observe={name: (every, tracker(...), "preconditioner")}`` with
+    :class:`landscape_sde.Adam` or :class:`landscape_sde.RMSProp`. Traces by Hutchinson with
+    ``n_probes`` Rademacher probes (:func:`hessian_trace`): ``hessian_trace``,
+    ``gauss_newton_trace``, ``fisher_trace``, and a block's share as ``"hessian_trace:W1"`` (any
+    name of :func:`parameter_blocks`); traces of one kind share their probes, so the block
+    columns sum to the total. Batches and probes come from one generator seeded by ``rng`` and
+    advanced call after call, so a run with the same observer
     seed is reproducible.
     """
     quantities = tuple(quantities)
@@ -211,8 +258,14 @@ def tracker(model, quantities, *, lr=None, batch_size=None, n_batches=20, tol=1e
         CurvatureOperator(model, np.zeros(model.dim), "gauss_newton")  # fails now if unsupported
     gen = np.random.default_rng(as_seed_sequence(rng))
 
-    def one(theta):
+    def one(theta, P):
         row = {}
+        if "preconditioned_sharpness" in quantities:
+            if P is None:
+                raise ValueError("quantities: 'preconditioned_sharpness' needs the scheme's "
+                                 "preconditioner; observe it as (every, tracker(...), "
+                                 "'preconditioner')")
+            row["preconditioned_sharpness"] = preconditioned_sharpness(model, theta, P, tol=tol).sharpness
         if {"minibs", "batch_sharpness", "gni"} & set(quantities):
             est = minibatch_sharpness(model, theta, batch_size, min_batches=n_batches,
                                       max_batches=n_batches, tol=tol, rng=gen.integers(2**63))
@@ -234,7 +287,11 @@ def tracker(model, quantities, *, lr=None, batch_size=None, n_batches=20, tol=1e
                     row[q] = est.value if b is None else est.blocks[b].value
         return [row[q] for q in quantities]
 
-    return lambda thetas: np.array([one(t) for t in thetas], dtype=np.float64).reshape(len(thetas), len(quantities))
+    def observer(thetas, P=None):
+        rows = [one(t, None if P is None else P[i]) for i, t in enumerate(thetas)]
+        return np.array(rows, dtype=np.float64).reshape(len(thetas), len(quantities))
+
+    return observer
 
 
 def spectrum_tracker(model, grid, width, *, n_probes, n_lanczos, kind="hessian", n_outliers=0,

@@ -16,5 +16,6 @@ FIGURES = ("stationary_quadratic", "stationary_linreg", "valley_density", "valle
            "edge_of_stochastic_stability", "sharpest_directions", "nudged_sgd",
            "fdr_relations", "noise_scale_schedules", "large_batch_gap", "temperature_noise_scale",
            "fdr_adaptive_schedule",
-           "sweep_phase_diagram", "sweep_sharpness", "underdamped_langevin", "hessian_spectrum",
-           "catapult_phase")
+           "sweep_phase_diagram", "sweep_sharpness", "underdamped_langevin",
+           "probability_current", "mfpt_kramers", "adaptive_edge_of_stability",
+           "hessian_spectrum", "catapult_phase")

@@ -80,6 +80,15 @@ def test_readme_scheme_example(tmp_path, monkeypatch):
     assert np.abs(hb.theta[-1, 0] - th).max() > 1e-3
 
 
+def test_readme_escape_example(capsys):
+    text = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "fp.mfpt(" in b)
+    exec(compile(code, "README.md", "exec"), {})
+    err, kramers, rate = (float(v) for v in capsys.readouterr().out.split())
+    # the README's numbers: O(h²) grid error 7.6e-5, Kramers short by ~3T/8 + O(T²), TPT = 1/τ
+    assert abs(err) < 2e-4 and abs(kramers - 1.043) < 0.002 and abs(rate - 1) < 1e-5
+
+
 def test_readme_spectra_example(capsys):
     text = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
     code = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "spectral_density(" in b)
