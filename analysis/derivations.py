@@ -12,7 +12,8 @@ the mean loss under loss-dependent noise (SDE and discrete SGD), the product net
 invariant, and (§7) Yaida's relations with heavy-ball momentum, FDR2 under state-dependent noise,
 the linear-learning identity, the deep-linear per-layer identity and the effective temperature
 on quadratics; the entropy production of a stationary 2-D OU process (zero iff the noise
-commutes with the curvature); and (§8) the stability edge of Adam with a frozen preconditioner.
+commutes with the curvature); (§8) the stability edge of Adam with a frozen preconditioner;
+and the catapult thresholds of the uv model.
 """
 import argparse
 import dataclasses
@@ -331,6 +332,76 @@ def product_network_invariant():
                         float((w_new[0] ** 2 - w_new[1] ** 2) / (w[0] ** 2 - w[1] ** 2)), rtol=1e-12))
     return Derivation("product_network_invariant", "w ← w − η ∇L_B on ½(w1 w2 x − y)²",
                       sp.Eq(sp.Symbol("Δ(w1² − w2²)/(w1² − w2²)"), ratio - 1), checks)
+
+
+@derivation
+def catapult_uv_thresholds():
+    eta, m, y = sp.symbols("eta m y", positive=True)
+    f, lam, a, b = sp.symbols("f lambda a b", real=True)
+    # uv model f = uᵀv/√m, λ = (‖u‖² + ‖v‖²)/m (the NTK), loss ½(f − y)². A GD step
+    # u' = u − (ηr/√m) v, v' = v − (ηr/√m) u closes on a = ‖u‖², b = ‖v‖², c = uᵀv = √m f.
+    r = f - y
+    s = eta * r / sp.sqrt(m)
+    c = sp.sqrt(m) * f
+    a1, b1, c1 = a - 2 * s * c + s**2 * b, b - 2 * s * c + s**2 * a, c - s * (a + b) + s**2 * c
+    f1 = sp.expand(c1 / sp.sqrt(m)).subs(a, lam * m - b)
+    lam1 = sp.expand((a1 + b1) / m).subs(a, lam * m - b)
+    checks = [identity("f' = f − ηλr + η²r²f/m", f1 - (f - eta * lam * r + eta**2 * r**2 * f / m)),
+              identity("λ' = λ + (ηr/m)(ηλr − 4f)", lam1 - (lam + eta * r / m * (eta * lam * r - 4 * f)))]
+    x = sp.Symbol("x", positive=True)  # x = ηλ
+    # y = 0: as m → ∞ (λ frozen) f' = (1 − x) f; the loss falls at every step iff (1 − x)² < 1
+    lower = max(sp.solve(sp.Eq((1 - x) ** 2, 1), x))
+    # λ' − λ = (η f²/m)(x − 4): λ falls (and x with it, back below 2) iff x < 4
+    growth = sp.factor(sp.simplify((lam1 - lam).subs(y, 0).subs(eta, x / lam)))
+    upper = sp.solve(sp.Eq(growth / (x * f**2 / (lam * m)), 0), x)[0]
+    checks.append(identity("λ' − λ = (η f²/m)(ηλ − 4) at y = 0", growth - x * f**2 / (lam * m) * (x - 4)))
+
+    def phase(ratio, width=10**6, steps=20000):
+        # iterate the exact map from f = 1, λ = 1 (η = ratio): 0 monotone, 1 catapult, 2 divergent
+        fv, lv, rose = 1.0, 1.0, False
+        for _ in range(steps):
+            fn = fv * (1 - ratio * lv + ratio**2 * fv**2 / width)
+            lv = lv + ratio * fv**2 / width * (ratio * lv - 4)
+            rose |= fn * fn > fv * fv
+            fv = fn
+            if not abs(fv) < 1e6:
+                return 2
+        return 1 if rose else 0
+
+    def edge(level, lo, hi):
+        for _ in range(30):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if phase(mid) < level else (lo, mid)
+        return 0.5 * (lo + hi)
+
+    checks.append(Check("lower threshold: bisection of the exact map, m = 1e6", float(lower),
+                        edge(1, 1.5, 2.5), rtol=1e-3))
+    checks.append(Check("upper threshold: bisection of the exact map, m = 1e6", float(upper),
+                        edge(2, 3.0, 5.0), rtol=2e-2))
+    # the engine: one GD step on the two-layer linear network [1, m, 1] (m = 1 in the formulas:
+    # the standard parameterisation), from a random point with y = 0.7
+    from analysis.catapult import uv_model
+    net = uv_model(7, y=0.7)
+    theta = np.random.default_rng(0).normal(size=net.dim)
+    u, v = theta[:7], theta[7:]
+    after = _engine_step(net, theta, 0.05)
+    subs = {eta: 0.05, m: 1, y: 0.7, f: float(u @ v), lam: float(u @ u + v @ v)}
+    checks.append(Check("f' against one GD step of the engine", float(f1.subs(subs).subs(b, v @ v)),
+                        float(after[:7] @ after[7:]), rtol=1e-12))
+    checks.append(Check("λ' against one GD step of the engine", float(lam1.subs(subs).subs(b, v @ v)),
+                        float(after @ after), rtol=1e-12))
+    return Derivation("catapult_uv_thresholds",
+                      "GD on ½(uᵀv/√m − y)²; phases of ηλ₀ at y = 0, m → ∞",
+                      sp.Tuple(sp.Eq(sp.Symbol("f'"), sp.factor(f1.subs(a, 0))),
+                               sp.Eq(sp.Symbol("λ'"), lam + eta * r / m * (eta * lam * r - 4 * f)),
+                               sp.Eq(sp.Symbol("(ηλ₀)_catapult"), lower),
+                               sp.Eq(sp.Symbol("(ηλ₀)_max"), upper)), checks)
+
+
+def _engine_step(model, theta, lr):
+    """One GD step of the engine from ``theta``."""
+    import landscape_sde as lsde
+    return lsde.simulate(model, lsde.GD(lr), theta, n_steps=1).theta[-1, 0]
 
 
 # --- §7 fluctuation-dissipation -----------------------------------------------------------

@@ -213,6 +213,16 @@ class LinearRegression(Model):
     def hessian(self, theta):
         return self.X.T @ self.X / self.n_samples
 
+    def output_jvp(self, theta, v, idx=None):
+        """``J_n v = x_nᵀ v`` for the samples ``idx`` (all if None), shape ``(b, 1)``."""
+        X = self.X if idx is None else self.X[np.asarray(idx)]
+        return (X @ np.asarray(v, dtype=np.float64))[:, None]
+
+    def output_vjp(self, theta, u, idx=None):
+        """``Σ_n x_n u_n`` for output cotangents ``u`` of shape ``(b, 1)``."""
+        X = self.X if idx is None else self.X[np.asarray(idx)]
+        return X.T @ np.asarray(u, dtype=np.float64)[:, 0]
+
     def batch_hvp(self, theta, idx, v):
         Xb = self.X[np.asarray(idx)]
         return Xb.T @ (Xb @ np.asarray(v, dtype=np.float64)) / len(idx)

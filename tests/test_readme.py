@@ -96,3 +96,14 @@ def test_readme_adaptive_example(capsys):
     ratio, raw = map(float, capsys.readouterr().out.split()[:2])
     # the README prints 0.96 and 0.016 (deterministic: full batch, one replica)
     assert 0.9 < ratio < 1.05 and raw < 0.05
+
+
+def test_readme_spectra_example(capsys):
+    text = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "spectral_density(" in b)
+    exec(compile(code, "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("(10, 80) [1. 1.]")
+    assert float(lines[1]) < 0.03  # the stated tolerance of tests/test_curvature_spectra.py
+    value, _, se = lines[2].split()[:3]
+    assert abs(float(value) - 401) < 4 * float(se) + 1  # exact trace 401, printed to integers
