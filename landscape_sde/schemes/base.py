@@ -124,7 +124,9 @@ class Method:
 class Scheme(abc.ABC):
     """Base class of every integrator (see the module docstring for the contract)."""
 
-    order: typing.ClassVar[dict] = {}
+    # The declared orders: a class attribute, not annotated as a ClassVar, so that a scheme
+    # may also take ``order`` as a constructor field (SME) after its other fields.
+    order = {}
     noise: typing.ClassVar[str] = "none"
 
     def __init_subclass__(cls, **kwargs):
