@@ -107,3 +107,15 @@ def test_readme_spectra_example(capsys):
     assert float(lines[1]) < 0.03  # the stated tolerance of tests/test_curvature_spectra.py
     value, _, se = lines[2].split()[:3]
     assert abs(float(value) - 401) < 4 * float(se) + 1  # exact trace 401, printed to integers
+
+
+def test_readme_weak_order_example(capsys):
+    text = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "weak_error(" in b)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    printed = capsys.readouterr().out
+    r = namespace["r"]
+    # the README prints the slopes of its run; they are 1 and 2 within the tests' bands
+    assert printed.strip() == r.table() and "1.08" in printed and "2.04" in printed
+    assert abs(r.slope["SME-1"]["theta"] - 1.0) < 0.1 and abs(r.slope["SME-2"]["theta"] - 2.0) < 0.2

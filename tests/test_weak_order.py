@@ -14,6 +14,7 @@ import sympy as sp
 
 import landscape_sde as lsde
 from analysis import weak_order as wo
+from landscape_sde.fokker_planck import FokkerPlanck, Grid
 from landscape_sde.symbolic import finite_sum
 from models import Quadratic
 
@@ -61,6 +62,17 @@ def test_sme2_matches_its_ornstein_uhlenbeck_moments():
     assert abs(th.var() - cov2[0, 0]) < 4 * se_var + 1e-3
     # negative control: the first-order SME's mean (e^{-1}) is 28 s.e. away
     assert abs(th.mean() - mean1[0]) > 20 * se_mean
+
+
+def test_fokker_planck_of_sme2_uses_the_modified_potential():
+    # L = θ²/2, C = 1, η = 0.5, b = 1 of N = 2: the SME-2 is OU with K = 1 + η/2 = 1.25 and
+    # D = η/2, stationary variance D/K = 0.2 (SME-1: 0.25). Grid error O(h²) ~ 1e-4.
+    model = Quadratic([[1.0]], [[1.0]], n_samples=2)
+    grid = Grid([-3.0], [3.0], (600,))
+    for order, want in ((1, 0.25), (2, 0.2)):
+        p = FokkerPlanck.from_model(model, lsde.SME(0.5, 1, order=order), grid).stationary()
+        x = grid.centers()[:, 0]
+        assert grid.integrate(p * x**2) / grid.integrate(p) == pytest.approx(want, rel=1e-3)
 
 
 # --- the harness on the quadratic -----------------------------------------------------------

@@ -201,14 +201,15 @@ class FokkerPlanck:
     # --- construction from the engine's objects ---------------------------------------------
     @classmethod
     def from_model(cls, model, scheme, grid):
-        """Drift ``−∇L`` and the diffusion of ``scheme`` on ``model``, evaluated on ``grid``:
+        """Drift ``−∇U`` (``U = scheme.drift_potential``: ``L``, or ``L + (η/4)‖∇L‖²`` for
+        the second-order SME) and the diffusion of ``scheme`` on ``model``, on ``grid``:
         ``Langevin``/``LeimkuhlerMatthews`` give ``T I``; ``SME`` gives ``(η/2) Σ_b(θ)`` from
         the model's per-sample gradients; ``AnisotropicLangevin`` the model's own ``D(θ)``."""
-        from ..fields import diffusion_of, losses
+        from ..fields import diffusion_of
         if grid.dim != model.dim:
             raise ValueError(f"grid: dimension {grid.dim} does not match the model's {model.dim}")
         return cls(grid, lambda pts: diffusion_of(model, scheme, pts),
-                   potential=losses(model, grid.centers()))
+                   potential=scheme.drift_potential(model, grid.centers()))
 
     # --- solutions ------------------------------------------------------------------------
     def mass(self, p):

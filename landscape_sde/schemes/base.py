@@ -162,6 +162,13 @@ class Scheme(abc.ABC):
         parameters ``theta (n, dim)``, the mask of live replicas and the state record
         (arrays to fill in place). Nothing by default."""
 
+    def drift_potential(self, model, points):
+        """The potential ``U`` at each row of ``points`` (``(M,)``) whose drift ``−∇U`` the
+        scheme's continuous limit follows: the loss by default (used by
+        :meth:`landscape_sde.FokkerPlanck.from_model`)."""
+        from ..fields import losses
+        return losses(model, points)
+
     def diffusion(self, model, points):
         """The Itô diffusion tensor ``D(θ)`` at each row of ``points``, as ``(M, dim, dim)``
         (full) or ``(M, dim)`` (diagonal) values: the generator of the scheme's continuous

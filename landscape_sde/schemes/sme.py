@@ -199,6 +199,14 @@ class SME(Scheme):
     def observables(self, model):
         return ()
 
+    def drift_potential(self, model, points):
+        """``L`` (order 1) or ``L + (η/4)‖∇L‖²`` (order 2)."""
+        from ..fields import gradients, losses
+        u = losses(model, points)
+        if self.order["weak"] == 2:
+            u = u + 0.25 * self.lr * np.sum(gradients(model, points) ** 2, axis=-1)
+        return u
+
     def diffusion(self, model, points):
         """``D(θ) = (η/2) c_b C(θ)``, ``(M, dim, dim)`` (both orders)."""
         from ..fields import sample_covariances
