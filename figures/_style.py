@@ -21,7 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator  # noqa: E402
 
 # Okabe & Ito (2008): black, orange, sky blue, bluish green, yellow, blue, vermillion, purple
 PALETTE = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
@@ -79,11 +79,13 @@ def _plain(v, _pos=None):
 
 
 def log_ticks(ax, axis="x", ticks=None):
-    """Plain labels on a log ``axis``: at ``ticks`` if given, else at the decades; no minor labels."""
+    """Plain labels on a log ``axis``: at ``ticks`` if given, else at 1, 2, 5 × 10^k; no minor labels."""
     a = ax.xaxis if axis == "x" else ax.yaxis
     if ticks is not None:
         a.set_major_locator(FixedLocator(list(ticks)))
         a.set_minor_locator(NullLocator())
+    else:
+        a.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     a.set_major_formatter(FuncFormatter(_plain))
     a.set_minor_formatter(NullFormatter())
 
