@@ -85,7 +85,7 @@ def plot(data, path):
     ax.plot(lrs[i], j, "x", color="white", ms=4, mew=1)
     ax.plot([], [], "s", color="0.8", ms=6, label="some replicas diverged")
     ax.plot([], [], "x", color="k", ms=4, label=f"loss > {c['loss_threshold']:g}")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=6.5, ncol=1)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=7)
     ax.set_yticks(range(bs.size), [str(b) for b in bs])
     ax.set(xlabel="learning rate η", ylabel="batch size b", title="final sharpness (all alive)")
     ax = axes[1]
@@ -104,7 +104,7 @@ def plot(data, path):
         ax.errorbar(lrs[~ok], y[~ok], e[~ok], fmt=MARKERS[n], color=CYCLE[n], mfc="white", ms=3, ls="none")
     ax.axhline(1, color="k", ls=":", lw=1, label="edge 2/η")
     ax.set(xlabel="learning rate η", ylabel=r"final $\lambda_{max}\,\eta/2$", ylim=(0, 1.6),
-           title=f"every second b ({SE})")
-    ax.legend(loc="upper left", fontsize=6.5)
+           title=f"S·η/2 ({SE})")
+    ax.legend(loc="lower right", fontsize=6.5)
     letter(axes)
     save(fig, path)
