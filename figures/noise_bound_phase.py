@@ -17,6 +17,7 @@ replica diverged (``|θ| > 10¹⁰``); the fraction of live replicas is drawn se
 """
 import numpy as np
 import sympy as sp
+from matplotlib import patheffects
 
 import landscape_sde as lsde
 from figures._style import CYCLE, DASHES, MARKERS, SE, letter, log_ticks, plt, save
@@ -102,7 +103,8 @@ def plot(data, path):
     fine = np.asarray(data["fine_lrs"])
 
     def bounds(ax, legend):
-        ax.plot(fine, data["sme_bound_b"], color="white", ls="-", lw=1.6, label="SME bound α = 2")
+        ax.plot(fine, data["sme_bound_b"], color="white", ls="-", lw=1.6, label="SME bound α = 2",
+                path_effects=[patheffects.withStroke(linewidth=2.8, foreground="k")])
         ax.plot(fine, data["sgd_bound_b"], color="k", ls="--", lw=1.4, label="SGD bound α + ηλ = 2")
         ax.plot(data["var_bound"], bs, "s:", color=CYCLE[3], lw=1.3, ms=3, label="Var L = ∞ (E a⁴ = 1)")
         ax.plot(data["as_bound"], bs, "o-", color=CYCLE[1], lw=1.3, ms=3, label="path-wise bound")
