@@ -16,4 +16,5 @@ FIGURES = ("stationary_quadratic", "stationary_linreg", "valley_density", "valle
            "edge_of_stochastic_stability", "sharpest_directions", "nudged_sgd",
            "fdr_relations", "noise_scale_schedules", "large_batch_gap", "temperature_noise_scale",
            "fdr_adaptive_schedule",
-           "sweep_phase_diagram", "sweep_sharpness", "underdamped_langevin")
+           "sweep_phase_diagram", "sweep_sharpness", "underdamped_langevin",
+           "kramers_escape")

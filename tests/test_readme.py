@@ -136,6 +136,11 @@ def _claims():
     sl = _figure("stationary_linreg")["schemes"]
     yield "stationary_linreg", f"kurtosis {sl['SME']['kurtosis'][0]:.1f} and {sl['SME']['kurtosis'][1]:.1f}"
     yield "stationary_linreg", f"kurtosis {sl['SGD']['kurtosis'][0]:.2f} and {sl['SGD']['kurtosis'][1]:.2f}"
+    ke = _figure("kramers_escape")
+    z = (np.asarray(ke["mfpt"]) - ke["exact"]) / ke["mfpt_se"]
+    yield "kramers_escape", f"χ²/dof = {np.sum(z**2):.1f}/{z.size}"
+    short = 1 - np.asarray(ke["kramers_tau"]) / ke["exact"]
+    yield "kramers_escape", f"{short[0] * 100:.0f}% short at ΔU/T = 2 and {short[-1] * 100:.0f}% short"
     sd = _figure("sharpest_directions")
     late4 = np.asarray(sd["late"])[:, 0]
     yield "sharpest_directions", f"to {np.nanmean(late4[1]):.0f} ± {np.nanstd(late4[1], ddof=1) / np.sqrt(8):.0f}"
