@@ -105,7 +105,8 @@ def plot(data, path):
     def bounds(ax, legend):
         ax.plot(fine, data["sme_bound_b"], color="white", ls="-", lw=1.6, label="SME bound α = 2",
                 path_effects=[patheffects.withStroke(linewidth=2.8, foreground="k")])
-        ax.plot(fine, data["sgd_bound_b"], color="k", ls="--", lw=1.4, label="SGD bound α + ηλ = 2")
+        sgd_b = np.asarray(data["sgd_bound_b"], dtype=float)
+        ax.plot(fine, np.where(np.isfinite(sgd_b), sgd_b, np.nan), color="k", ls="--", lw=1.4, label="SGD bound α + ηλ = 2")
         ax.plot(data["var_bound"], bs, "s:", color=CYCLE[3], lw=1.3, ms=3, label="Var L = ∞ (E a⁴ = 1)")
         ax.plot(data["as_bound"], bs, "o-", color=CYCLE[1], lw=1.3, ms=3, label="path-wise bound")
         ax.set(yscale="log", xlim=(xe[0], xe[-1]), ylim=(ye[0], ye[-1]), xlabel="learning rate η")
