@@ -11,7 +11,9 @@ Euler-Maruyama stationary variance, the valley's adiabatic marginal and effectiv
 the mean loss under loss-dependent noise (SDE and discrete SGD), the product network's
 invariant, and (§7) Yaida's relations with heavy-ball momentum, FDR2 under state-dependent noise,
 the linear-learning identity, the deep-linear per-layer identity and the effective temperature
-on quadratics.
+on quadratics; the entropy production of a stationary 2-D OU process (zero iff the noise
+commutes with the curvature); (§8) the stability edge of Adam with a frozen preconditioner;
+and the catapult thresholds of the uv model.
 """
 import argparse
 import dataclasses
@@ -332,6 +334,76 @@ def product_network_invariant():
                       sp.Eq(sp.Symbol("Δ(w1² − w2²)/(w1² − w2²)"), ratio - 1), checks)
 
 
+@derivation
+def catapult_uv_thresholds():
+    eta, m, y = sp.symbols("eta m y", positive=True)
+    f, lam, a, b = sp.symbols("f lambda a b", real=True)
+    # uv model f = uᵀv/√m, λ = (‖u‖² + ‖v‖²)/m (the NTK), loss ½(f − y)². A GD step
+    # u' = u − (ηr/√m) v, v' = v − (ηr/√m) u closes on a = ‖u‖², b = ‖v‖², c = uᵀv = √m f.
+    r = f - y
+    s = eta * r / sp.sqrt(m)
+    c = sp.sqrt(m) * f
+    a1, b1, c1 = a - 2 * s * c + s**2 * b, b - 2 * s * c + s**2 * a, c - s * (a + b) + s**2 * c
+    f1 = sp.expand(c1 / sp.sqrt(m)).subs(a, lam * m - b)
+    lam1 = sp.expand((a1 + b1) / m).subs(a, lam * m - b)
+    checks = [identity("f' = f − ηλr + η²r²f/m", f1 - (f - eta * lam * r + eta**2 * r**2 * f / m)),
+              identity("λ' = λ + (ηr/m)(ηλr − 4f)", lam1 - (lam + eta * r / m * (eta * lam * r - 4 * f)))]
+    x = sp.Symbol("x", positive=True)  # x = ηλ
+    # y = 0: as m → ∞ (λ frozen) f' = (1 − x) f; the loss falls at every step iff (1 − x)² < 1
+    lower = max(sp.solve(sp.Eq((1 - x) ** 2, 1), x))
+    # λ' − λ = (η f²/m)(x − 4): λ falls (and x with it, back below 2) iff x < 4
+    growth = sp.factor(sp.simplify((lam1 - lam).subs(y, 0).subs(eta, x / lam)))
+    upper = sp.solve(sp.Eq(growth / (x * f**2 / (lam * m)), 0), x)[0]
+    checks.append(identity("λ' − λ = (η f²/m)(ηλ − 4) at y = 0", growth - x * f**2 / (lam * m) * (x - 4)))
+
+    def phase(ratio, width=10**6, steps=20000):
+        # iterate the exact map from f = 1, λ = 1 (η = ratio): 0 monotone, 1 catapult, 2 divergent
+        fv, lv, rose = 1.0, 1.0, False
+        for _ in range(steps):
+            fn = fv * (1 - ratio * lv + ratio**2 * fv**2 / width)
+            lv = lv + ratio * fv**2 / width * (ratio * lv - 4)
+            rose |= fn * fn > fv * fv
+            fv = fn
+            if not abs(fv) < 1e6:
+                return 2
+        return 1 if rose else 0
+
+    def edge(level, lo, hi):
+        for _ in range(30):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if phase(mid) < level else (lo, mid)
+        return 0.5 * (lo + hi)
+
+    checks.append(Check("lower threshold: bisection of the exact map, m = 1e6", float(lower),
+                        edge(1, 1.5, 2.5), rtol=1e-3))
+    checks.append(Check("upper threshold: bisection of the exact map, m = 1e6", float(upper),
+                        edge(2, 3.0, 5.0), rtol=2e-2))
+    # the engine: one GD step on the two-layer linear network [1, m, 1] (m = 1 in the formulas:
+    # the standard parameterisation), from a random point with y = 0.7
+    from analysis.catapult import uv_model
+    net = uv_model(7, y=0.7)
+    theta = np.random.default_rng(0).normal(size=net.dim)
+    u, v = theta[:7], theta[7:]
+    after = _engine_step(net, theta, 0.05)
+    subs = {eta: 0.05, m: 1, y: 0.7, f: float(u @ v), lam: float(u @ u + v @ v)}
+    checks.append(Check("f' against one GD step of the engine", float(f1.subs(subs).subs(b, v @ v)),
+                        float(after[:7] @ after[7:]), rtol=1e-12))
+    checks.append(Check("λ' against one GD step of the engine", float(lam1.subs(subs).subs(b, v @ v)),
+                        float(after @ after), rtol=1e-12))
+    return Derivation("catapult_uv_thresholds",
+                      "GD on ½(uᵀv/√m − y)²; phases of ηλ₀ at y = 0, m → ∞",
+                      sp.Tuple(sp.Eq(sp.Symbol("f'"), sp.factor(f1.subs(a, 0))),
+                               sp.Eq(sp.Symbol("λ'"), lam + eta * r / m * (eta * lam * r - 4 * f)),
+                               sp.Eq(sp.Symbol("(ηλ₀)_catapult"), lower),
+                               sp.Eq(sp.Symbol("(ηλ₀)_max"), upper)), checks)
+
+
+def _engine_step(model, theta, lr):
+    """One GD step of the engine from ``theta``."""
+    import landscape_sde as lsde
+    return lsde.simulate(model, lsde.GD(lr), theta, n_steps=1).theta[-1, 0]
+
+
 # --- §7 fluctuation-dissipation -----------------------------------------------------------
 def _quadratic_moments(H, Sigma, lr, mu):
     """Exact stationary second moments of heavy-ball SGD on ½θᵀHθ with additive noise Σ:
@@ -523,6 +595,87 @@ def quadratic_temperature():
                       sp.Eq(sp.Symbol("T_eff"), eta * sp.Symbol("tr Σ_b") / (2 * sp.Symbol("tr H"))
                             + eta**2 * sp.Symbol("tr(HΣ_b)") / (4 * sp.Symbol("tr H"))
                             + sp.O(eta**3)), checks)
+
+
+@derivation
+def ou_entropy_production():
+    # Premise: dθ = −Hθ dt + √(2D) dW in 2-D, H and D symmetric, D positive definite. The
+    # stationary density is N(0, S) with HS + SH = 2D; its current is J = (−Hθ + D S⁻¹θ) p
+    # (J = a p − D∇p), and the entropy production rate σ = ∫ Jᵀ D⁻¹ J / p = ⟨θᵀ Mᵀ D⁻¹ M θ⟩
+    # = tr(Mᵀ D⁻¹ M S) with M = H − D S⁻¹.
+    h11, h12, h22, d11, d12, d22 = sp.symbols("h11 h12 h22 d11 d12 d22", real=True)
+    s11, s12, s22 = sp.symbols("s11 s12 s22")
+    H = sp.Matrix([[h11, h12], [h12, h22]])
+    D = sp.Matrix([[d11, d12], [d12, d22]])
+    S = sp.Matrix([[s11, s12], [s12, s22]])
+    S = S.subs(sp.solve(list(H * S + S * H - 2 * D), [s11, s12, s22], dict=True)[0])
+    M = H - D * S.inv()
+    sigma = sp.factor(sp.simplify((M.T * D.inv() * M * S).trace()))
+    comm = (H * D - D * H)[0, 1]
+    result = comm ** 2 / (H.trace() * D.det())
+    general = (H * D.inv() * H * S).trace() - H.trace()  # any dimension: tr(HᵀD⁻¹HS) − tr H
+    checks = [identity("σ = ([H, D]_12)² / (tr H det D)", sigma - result),
+              identity("σ = tr(H D⁻¹ H S) − tr H", sp.simplify(general - result))]
+    a, b = sp.symbols("a b", positive=True)
+    commuting = sp.simplify(sigma.subs({d11: a + b * h11, d12: b * h12, d22: a + b * h22}))
+    checks.append(Check("D = aI + bH (commutes with H): σ = 0, detailed balance", 0.0,
+                        float(commuting != 0)))
+    Hn, Dn = np.array([[1.0, 0.6], [0.6, 2.0]]), np.array([[0.1, 0.04], [0.04, 0.05]])
+    # independent numbers: the Gaussian expectation ⟨θᵀMᵀD⁻¹Mθ⟩ by
+    # cubature on a fine grid, with S from scipy's Lyapunov solver
+    Sn = stationary.continuous_lyapunov(Hn, Dn)
+    Mn = Hn - Dn @ np.linalg.inv(Sn)
+    w = np.sqrt(np.diag(Sn))
+    xs = [np.linspace(-9 * wi, 9 * wi, 801) for wi in w]
+    X = np.stack(np.meshgrid(*xs, indexing="ij"), -1).reshape(-1, 2)
+    dens = np.exp(-0.5 * np.einsum("mi,ij,mj->m", X, np.linalg.inv(Sn), X))
+    quad = np.einsum("mi,ij,mj->m", X @ Mn.T, np.linalg.inv(Dn), X @ Mn.T)
+    numeric = float((dens * quad).sum() / dens.sum())
+    value = float(result.subs({h11: 1.0, h12: 0.6, h22: 2.0, d11: 0.1, d12: 0.04, d22: 0.05}))
+    checks.append(Check("H, D numeric: closed form vs Gaussian cubature of ⟨JᵀD⁻¹J/p²⟩",
+                        value, numeric, rtol=1e-8))
+    checks.append(Check("closed form vs analysis.stationary.ou_entropy_production", value,
+                        stationary.ou_entropy_production(Hn, Dn), rtol=1e-10))
+    return Derivation("ou_entropy_production",
+                      "stationary OU dθ = −Hθdt + √(2D)dW in 2-D: σ = ∫ JᵀD⁻¹J/p",
+                      sp.Eq(sp.Symbol("σ"), result), checks)
+
+
+# --- §8 adaptive methods ----------------------------------------------------------------------
+def adam_frozen_threshold_value(lr, beta1):
+    """The largest stable ``λ(P⁻¹H)`` of Adam with a frozen preconditioner ``P``:
+    ``(2 + 2β₁) / ((1 − β₁) η)`` (38/η at β₁ = 0.9; ``2/η`` for RMSProp, β₁ = 0)."""
+    return (2.0 + 2.0 * beta1) / ((1.0 - beta1) * lr)
+
+
+@derivation
+def adam_frozen_threshold():
+    eta, lam = sp.symbols("eta lambda", positive=True)
+    beta = sp.Symbol("beta_1", nonnegative=True)
+    z = sp.Symbol("z")
+    # Along an eigenvector of P⁻¹H (real λ > 0: P⁻¹H is similar to P^(-1/2) H P^(-1/2)), with
+    # u_k = η m_k / P: u_k = β u_{k−1} + η(1 − β) λ θ_k, θ_{k+1} = θ_k − u_k (bias correction
+    # → 1). State (θ_k, u_{k−1}) → (θ_{k+1}, u_k):
+    alpha = eta * (1 - beta)
+    M = sp.Matrix([[1 - alpha * lam, -beta], [alpha * lam, beta]])
+    a1, a0 = M.charpoly(z).all_coeffs()[1:]
+    # Schur-Cohn (Jury) for z² + a1 z + a0: |a0| < 1 and |a1| < 1 + a0. Here a0 = β < 1, and
+    # a1 = −(1 + β − αλ), so the second condition is 0 < αλ < 2(1 + β); its edge:
+    edge = sp.solve(sp.Eq(-a1, -(1 + a0)), lam)[0]
+    checks = [identity("a0 = β", a0 - beta),
+              identity("edge = (2 + 2β)/((1 − β)η)", edge - (2 + 2 * beta) / ((1 - beta) * eta)),
+              identity("β = 0: GD's 2/η", edge.subs(beta, 0) - 2 / eta)]
+    for lr, b in ((0.01, 0.9), (0.1, 0.5), (0.003, 0.0)):
+        lam_c = adam_frozen_threshold_value(lr, b)
+        for side, factor in (("below", 1 - 1e-6), ("above", 1 + 1e-6)):
+            Mn = np.array(M.subs({eta: lr, beta: b, lam: lam_c * factor}).evalf(), dtype=float)
+            rho = max(abs(np.linalg.eigvals(Mn)))
+            checks.append(Check(f"η={lr}, β₁={b}: spectral radius {side} the edge is "
+                                f"{'< 1' if side == 'below' else '> 1'}",
+                                1.0, float(rho < 1.0) if side == "below" else float(rho > 1.0)))
+    return Derivation("adam_frozen_threshold",
+                      "m' = β₁m + (1 − β₁)Hθ, θ' = θ − ηP⁻¹m' with P frozen (heavy ball on P⁻¹H)",
+                      sp.Eq(sp.Symbol("lambda_max(P^-1 H)"), sp.factor(edge)), checks)
 
 
 # --- runner -----------------------------------------------------------------------------------

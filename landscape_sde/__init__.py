@@ -10,8 +10,8 @@ from . import checks, fields, fokker_planck, hessian, kernels, noise, rng
 from .ensemble import Ensemble
 from .kernels import jit
 from .model import KernelSpec, Model, Potential, check_kernels
-from .schemes import (BAOAB, GD, NSGD, SGD, SME, AnisotropicLangevin, GradientFlow, Langevin,
-                      LeimkuhlerMatthews, Method, Scheme, UnderdampedEuler)
+from .schemes import (BAOAB, GD, NSGD, SGD, SME, Adam, AnisotropicLangevin, GradientFlow,
+                      Langevin, LeimkuhlerMatthews, Method, RMSProp, Scheme, UnderdampedEuler)
 from .simulation import simulate
 from .streaming import Streaming
 from .sweeps import sweep
@@ -27,6 +27,7 @@ def __getattr__(name):
 
 __all__ = ["simulate", "Streaming", "sweep", "Ensemble", "Model", "Potential", "KernelSpec",
            "check_kernels", "Scheme", "Method", "GD", "SGD", "NSGD", "SME", "Langevin",
-           "LeimkuhlerMatthews", "AnisotropicLangevin", "BAOAB", "UnderdampedEuler", "GradientFlow", "jit", "checks",
+           "LeimkuhlerMatthews", "AnisotropicLangevin", "BAOAB", "UnderdampedEuler", "GradientFlow", "Adam", "RMSProp", "jit",
+           "checks",
            "fields", "fokker_planck", "hessian", "kernels", "noise", "rng", "symbolic",
            "__version__"]

@@ -31,7 +31,6 @@ class DeepLinearNetwork(Model):
         Targets.
     """
 
-    kernels = KernelSpec(__name__, "dln")
 
     def __init__(self, widths, X, Y):
         self.widths = tuple(_v.integer(f"widths[{i}]", w, low=1) for i, w in enumerate(widths))
@@ -148,6 +147,37 @@ class DeepLinearNetwork(Model):
         idx = np.asarray(idx)
         return self._backprop(theta, self.X[idx], self.Y[idx], np.asarray(v, dtype=np.float64))[1]
 
+    def parameter_blocks(self):
+        """The layers as named slices of ``θ``: ``{"W1": slice, …, "WL": slice}``."""
+        return {f"W{l + 1}": slice(int(o), int(e))
+                for l, (o, e) in enumerate(zip(self.offsets[:-1], self.offsets[1:]))}
+
+    def _rows(self, idx):
+        return self.X if idx is None else self.X[np.asarray(idx)]
+
+    def output_jvp(self, theta, v, idx=None):
+        """Output Jacobian-vector products ``J_n v = ∂f(x_n)/∂θ · v`` for the samples ``idx``
+        (all if None), shape ``(b, d_L)``: the tangent forward pass
+        ``Ȧ_l = V_l A_{l−1} + W_l Ȧ_{l−1}``."""
+        A = self._rows(idx).T
+        dA = np.zeros_like(A)
+        for W, V in zip(self.layers(theta), self.layers(v)):
+            A, dA = W @ A, V @ A + W @ dA
+        return dA.T
+
+    def output_vjp(self, theta, u, idx=None):
+        """``Σ_n J_nᵀ u_n`` for output cotangents ``u`` of shape ``(b, d_L)``: the backward pass
+        ``∂/∂W_l = G_l A_{l−1}ᵀ``, ``G_{l−1} = W_lᵀ G_l`` from ``G_L = uᵀ``."""
+        Ws = self.layers(theta)
+        acts = [self._rows(idx).T]
+        for W in Ws[:-1]:
+            acts.append(W @ acts[-1])
+        G, parts = np.asarray(u, dtype=np.float64).T, []
+        for W, A in zip(Ws[::-1], acts[::-1]):
+            parts.append((G @ A.T).ravel())
+            G = W.T @ G
+        return np.concatenate(parts[::-1])
+
     def hessian(self, theta):
         """Dense Hessian from ``dim`` exact HVPs (small networks only)."""
         if self.dim > 4000:
@@ -235,3 +265,6 @@ def dln_hvp(theta, data, v, out):
     xt, yt, widths, offsets = data
     scratch = np.empty(theta.shape[0])
     _backprop(theta, xt, yt, widths, offsets, scratch, v, out)
+
+
+DeepLinearNetwork.kernels = KernelSpec.of(loss=dln_loss, grad=dln_grad, hvp=dln_hvp, batch_grad=dln_batch_grad, sample_grads=dln_sample_grads, batch_hvp=dln_batch_hvp)

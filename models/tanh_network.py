@@ -28,7 +28,6 @@ class TanhNetwork(Model):
         Scalar inputs and targets.
     """
 
-    kernels = KernelSpec(__name__, "tanhnet")
 
     def __init__(self, width, x, y):
         self.width = _v.integer("width", width, low=1)
@@ -90,6 +89,27 @@ class TanhNetwork(Model):
                               ds * va + a * dds * x * vw + a * dds * vb,
                               ds * x * vw + ds * vb], axis=1) * r
         return (gn + res).mean(axis=0)
+
+    def parameter_blocks(self):
+        """The parameter groups as named slices of ``θ``: input weights ``w``, biases ``b``
+        and output weights ``a``."""
+        h = self.width
+        return {"w": slice(0, h), "b": slice(h, 2 * h), "a": slice(2 * h, 3 * h)}
+
+    def _jacobian(self, theta, idx):
+        """Output Jacobian rows ``J_n = ∂f(x_n)/∂θ = [a s' x_n, a s', s]``, shape ``(b, dim)``."""
+        x = self.x if idx is None else self.x[np.asarray(idx)]
+        _, _, a, s = self._parts(np.asarray(theta, dtype=float), x)
+        ds = 1 - s * s
+        return np.concatenate([a * ds * x[:, None], a * ds, s], axis=1)
+
+    def output_jvp(self, theta, v, idx=None):
+        """``J_n v`` for the samples ``idx`` (all if None), shape ``(b, 1)``."""
+        return (self._jacobian(theta, idx) @ np.asarray(v, dtype=float))[:, None]
+
+    def output_vjp(self, theta, u, idx=None):
+        """``Σ_n J_nᵀ u_n`` for output cotangents ``u`` of shape ``(b, 1)``."""
+        return self._jacobian(theta, idx).T @ np.asarray(u, dtype=float)[:, 0]
 
     def hessian(self, theta):
         return np.stack([self.hvp(theta, e) for e in np.eye(self.dim)], axis=1)
@@ -173,3 +193,6 @@ def tanhnet_batch_hvp(theta, data, idx, v, out):
 @jit
 def tanhnet_hvp(theta, data, v, out):
     tanhnet_batch_hvp(theta, data, np.arange(data[0].shape[0]), v, out)
+
+
+TanhNetwork.kernels = KernelSpec.of(loss=tanhnet_loss, grad=tanhnet_grad, hvp=tanhnet_hvp, batch_grad=tanhnet_batch_grad, sample_grads=tanhnet_sample_grads, batch_hvp=tanhnet_batch_hvp)

@@ -12,9 +12,17 @@ import numba
 prange = numba.prange
 
 
-def jit(func=None, *, parallel=False, cache=True, inline="never"):
-    """Compile ``func`` in nopython mode with the project's options (usable bare or called)."""
+def jit(func=None, *, parallel=False, cache=True, inline="never", forward_records=False):
+    """Compile ``func`` in nopython mode with the project's options (usable bare or called).
+
+    ``forward_records=True`` compiles with :class:`.pipeline.RecordPipeline`, which removes the
+    per-step reference counting of record fields and inlined arguments (the trajectory
+    driver)."""
     def wrap(f):
+        extra = {}
+        if forward_records:
+            from .pipeline import RecordPipeline
+            extra["pipeline_class"] = RecordPipeline
         return numba.njit(f, parallel=parallel, cache=cache, fastmath=False,
-                          error_model="numpy", nogil=True, inline=inline)
+                          error_model="numpy", nogil=True, inline=inline, **extra)
     return wrap if func is None else wrap(func)

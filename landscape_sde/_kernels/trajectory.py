@@ -33,9 +33,10 @@ GRAD_KIND, STAGES, DIFFUSION, DIM = GRAD_FULL, 1, False, 0
 # <<< bound by codegen
 
 
-@jit
+@jit(inline="always")
 def _padded(n, dtype=np.float64):
-    """A work vector of length ``n`` with 64 bytes of unused padding on each side."""
+    """A work vector of length ``n`` with 64 bytes of unused padding on each side (inlined, so
+    that a constant ``n`` stays visible to LLVM and loops over the vector unroll)."""
     return np.empty(n + 16, dtype)[8:8 + n]
 
 
@@ -78,22 +79,21 @@ def _draw_batch(sampling, n, perm, pos, idx, s0, s1, s2, s3):
 
 
 @jit(inline="always")
-def _evaluate(pt, data, idx, o):
-    """The oracle at ``pt``: ``o.g`` (and ``o.gs``, ``o.dd``) for the compiled ``GRAD_KIND``."""
+def _evaluate(pt, data, idx, g, gs, dd):
+    """The oracle at ``pt``: ``g`` (and ``gs``, ``dd``) for the compiled ``GRAD_KIND``."""
     if GRAD_KIND == GRAD_FULL:
-        model_grad(pt, data, o.g)
+        model_grad(pt, data, g)
     elif GRAD_KIND == GRAD_BATCH:
-        model_batch_grad(pt, data, idx, o.g)
+        model_batch_grad(pt, data, idx, g)
     else:
-        model_sample_grads(pt, data, idx, o.gs)
-        n_g = o.gs.shape[0]
-        for j in range(o.g.shape[0]):
+        model_sample_grads(pt, data, idx, gs)
+        for j in range(g.shape[0]):
             acc = 0.0
-            for i in range(n_g):
-                acc += o.gs[i, j]
-            o.g[j] = acc / n_g
+            for i in range(gs.shape[0]):
+                acc += gs[i, j]
+            g[j] = acc / gs.shape[0]
     if DIFFUSION:  # D(θ) at the stage's point: Itô for one-stage schemes
-        model_diffusion(pt, data, o.dd)
+        model_diffusion(pt, data, dd)
 
 
 @jit
@@ -119,7 +119,7 @@ def _accumulate(s, b, th, lval, st):
             st.hist[s, b, min(i, st.n_bins - 1)] += 1
 
 
-@jit
+@jit(forward_records=True)
 def drive(data, theta0, seg, loop, params, state, carry, out, stream):
     """Integrate replicas ``seg.first..seg.last-1`` from step ``seg.k0`` (state ``theta0``)
     to step ``seg.save_at[-1]``, recording them at the absolute steps ``seg.save_at``.
@@ -159,12 +159,19 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
     # Work arrays, allocated once per call (one call per thread) and padded so that two
     # threads never write to the same cache line (false sharing).
     th = _padded(dim)
-    o = Oracle(_padded(dim), np.empty((n_g, dim)), _padded(dim if DIFFUSION else 0), _padded(dim))
+    g, gs, dd, x = _padded(dim), np.empty((n_g, dim)), _padded(dim if DIFFUSION else 0), _padded(dim)
+    o = Oracle(g, gs, dd, x)
     idx = _padded(n_idx, np.int64)
     perm = _padded(n_perm, np.int64)
     for i in range(n_idx):
         idx[i] = i  # the samples oracle uses all samples; mini-batches overwrite it
-    theta_out, loss_out, diverged_at, passage = out.theta, out.loss, out.diverged_at, stream.passage
+    # Record fields as locals, for readability (the record pipeline would hoist them too).
+    theta_out, loss_out, diverged_at = out.theta, out.loss, out.diverged_at
+    rng_carry, perm_carry, pos_carry = carry.rng, carry.perm, carry.pos
+    streaming, s_index, block, passage = stream.on, stream.index, stream.block, stream.passage
+    fp_loss, loss_below, fp_level, abs_above = (stream.fp_loss, stream.loss_below,
+                                                stream.fp_level, stream.abs_above)
+    fresh, key = seg.fresh, loop.key
     for r in range(seg.first, seg.last):
         if diverged_at[r] >= 0:  # stopped in an earlier segment
             for m in range(theta_out.shape[0]):
@@ -172,16 +179,16 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
                 loss_out[m, r] = np.nan
             continue
         th[:] = theta0[r]
-        if seg.fresh:
-            s0, s1, s2, s3 = seed_replica(loop.key, r)
+        if fresh:
+            s0, s1, s2, s3 = seed_replica(key, r)
             for i in range(n_perm):
                 perm[i] = i
             pos = n_perm  # forces a shuffle before the first epoch
             s0, s1, s2, s3 = scheme_init(th, state, r, params, s0, s1, s2, s3)
         else:
-            s0, s1, s2, s3 = carry.rng[r, 0], carry.rng[r, 1], carry.rng[r, 2], carry.rng[r, 3]
-            perm[:] = carry.perm[r]
-            pos = carry.pos[r]
+            s0, s1, s2, s3 = rng_carry[r, 0], rng_carry[r, 1], rng_carry[r, 2], rng_carry[r, 3]
+            perm[:] = perm_carry[r]
+            pos = pos_carry[r]
         div = -1
         si = 0
         if save_at[0] == k0:
@@ -189,14 +196,14 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
             if np.isfinite(lval):
                 theta_out[0, r] = th
                 loss_out[0, r] = lval
-                if stream.on and stream.index[0] >= 0:
-                    _accumulate(stream.index[0], r // stream.block, th, lval, stream)
+                if streaming and s_index[0] >= 0:
+                    _accumulate(s_index[0], r // block, th, lval, stream)
                 si = 1
             else:
                 div = k0
-        if stream.fp_loss and passage[r, 0] < 0 and div < 0 and model_loss(th, data) < stream.loss_below:
+        if fp_loss and passage[r, 0] < 0 and div < 0 and model_loss(th, data) < loss_below:
             passage[r, 0] = k0
-        if stream.fp_level and passage[r, 1] < 0 and div < 0 and _abs_max(th) > stream.abs_above:
+        if fp_level and passage[r, 1] < 0 and div < 0 and _abs_max(th) > abs_above:
             passage[r, 1] = k0
         next_save = save_at[si] if si < n_save else -1
         n_end = k0 if div >= 0 else n_steps
@@ -204,42 +211,42 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
             if GRAD_KIND == GRAD_BATCH:
                 pos, s0, s1, s2, s3 = _draw_batch(sampling, n_samples, perm, pos, idx,
                                                   s0, s1, s2, s3)
-            _evaluate(th, data, idx, o)
-            s0, s1, s2, s3 = scheme_update(k, 0, th, o, state, r, params, s0, s1, s2, s3)
-            if STAGES > 1:  # later stages: the oracle at the scheme's point x
-                for stage in range(1, STAGES):
-                    _evaluate(o.x, data, idx, o)
-                    s0, s1, s2, s3 = scheme_update(k, stage, th, o, state, r, params,
-                                                   s0, s1, s2, s3)
+            for stage in range(STAGES):  # the oracle at θ, then at the scheme's point x
+                if stage == 0:  # two calls, not one on a selected array: no per-step copy
+                    _evaluate(th, data, idx, g, gs, dd)
+                else:
+                    _evaluate(x, data, idx, g, gs, dd)
+                s0, s1, s2, s3 = scheme_update(k, stage, th, o, state, r, params,
+                                               s0, s1, s2, s3)
             ok = True
             for j in range(dim):
                 ok &= abs(th[j]) <= bound  # False for NaN too
             if not ok:
                 div = k
                 break
-            if stream.fp_loss and passage[r, 0] < 0 and model_loss(th, data) < stream.loss_below:
+            if fp_loss and passage[r, 0] < 0 and model_loss(th, data) < loss_below:
                 passage[r, 0] = k
-            if stream.fp_level and passage[r, 1] < 0 and _abs_max(th) > stream.abs_above:
+            if fp_level and passage[r, 1] < 0 and _abs_max(th) > abs_above:
                 passage[r, 1] = k
             if k == next_save:
                 lval = model_loss(th, data)
                 if not np.isfinite(lval):
                     div = k
                     break
-                if stream.on:
+                if streaming:
                     theta_out[0, r] = th
                     loss_out[0, r] = lval
-                    if stream.index[si] >= 0:
-                        _accumulate(stream.index[si], r // stream.block, th, lval, stream)
+                    if s_index[si] >= 0:
+                        _accumulate(s_index[si], r // block, th, lval, stream)
                 else:
                     theta_out[si, r] = th
                     loss_out[si, r] = lval
                 si += 1
                 next_save = save_at[si] if si < n_save else -1
         diverged_at[r] = div
-        for m in range(0 if stream.on and div >= 0 else si, theta_out.shape[0]):
+        for m in range(0 if streaming and div >= 0 else si, theta_out.shape[0]):
             theta_out[m, r] = np.nan
             loss_out[m, r] = np.nan
-        carry.rng[r, 0], carry.rng[r, 1], carry.rng[r, 2], carry.rng[r, 3] = s0, s1, s2, s3
-        carry.perm[r] = perm
-        carry.pos[r] = pos
+        rng_carry[r, 0], rng_carry[r, 1], rng_carry[r, 2], rng_carry[r, 3] = s0, s1, s2, s3
+        perm_carry[r] = perm
+        pos_carry[r] = pos

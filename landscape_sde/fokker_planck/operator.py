@@ -24,6 +24,13 @@ Discretisation (cell averages on a :class:`~landscape_sde.fokker_planck.grid.Gri
 - Box faces of reflecting axes carry zero flux; periodic axes wrap. Every interior face flux
   leaves one cell and enters its neighbour, so columns of the operator sum to zero (times the
   cell volume): mass is conserved to round-off, whatever the coefficients.
+- Absorbing (Dirichlet) box faces: ``p = 0`` on the face, half a cell from the centre of the
+  cell beside it. The Scharfetter-Gummel flux over that half cell, with ``q = 0`` on the face,
+  is an outflow ``B(∓P') D_ii p_k / (h_i/2)`` (upper/lower face, ``P' = a_i (h_i/2) / D_ii``
+  with ``a_i h_i/2`` the drift at the face: half the potential difference of the last two
+  cells for a potential, the drift evaluated on the face otherwise). It enters the operator
+  as a loss on the diagonal (:func:`wall_losses`), so those columns sum to minus the
+  outflow rate. Cross terms are not carried through an absorbing face (as at reflecting ones).
 """
 import numpy as np
 import scipy.sparse as sps
@@ -137,3 +144,28 @@ def divergence_matrices(grid):
         vals = np.concatenate([-np.ones(n), np.ones(ok.sum())]) / grid.spacing[i]
         mats.append(sps.csr_matrix((vals, (rows, cols)), shape=(n, n)))
     return mats
+
+
+def wall_losses(grid, diffusion_centers, wall_drift_h):
+    """Outflow rate per unit density of every cell through the absorbing box faces
+    (``dp_k/dt −= rate_k p_k``), shape ``(n_cells,)``; zeros without absorbing faces.
+
+    Parameters
+    ----------
+    diffusion_centers : ndarray (n_cells, dim, dim)
+    wall_drift_h : list of (ndarray, ndarray)
+        Per axis, ``a_i h_i / 2`` on the lower and on the upper box face of each cell (only
+        the entries of cells beside that face are used).
+    """
+    rate = np.zeros(grid.n_cells)
+    index = np.indices(grid.shape).reshape(grid.dim, -1)
+    for i, (sides, h) in enumerate(zip(grid.sides, grid.spacing)):
+        for side, wall, a_half in zip((0, 1), sides, wall_drift_h[i]):
+            if wall != "absorbing":
+                continue
+            cells = index[i] == (0 if side == 0 else grid.shape[i] - 1)
+            d = diffusion_centers[cells, i, i]
+            peclet = a_half[cells] / d
+            # outward: −e_i on the lower face (B(P')), +e_i on the upper face (B(−P'))
+            rate[cells] += bernoulli(peclet if side == 0 else -peclet) * d * 2.0 / h ** 2
+    return rate

@@ -4,7 +4,8 @@ Low temperature (metastable states, densities spanning hundreds of orders of mag
 handled by recognising *reversible* operators: when there are no cross-diffusion terms and the
 zero-flux ratios of neighbouring cells are consistent around every cycle of the grid
 (Kolmogorov's criterion, checked numerically on the discrete operator, not assumed). In
-practice that is ``potential=`` with a constant diffusion (isotropic or diagonal), or any
+practice that is ``potential=`` with a constant isotropic diffusion (a constant diagonal one
+only when ``D⁻¹∇L`` is a gradient, e.g. a potential separable along the axes), or any
 positive diffusion in 1-D on a reflecting axis. Then the stationary density is the exact
 discrete Boltzmann density built in log space, and the spectrum comes from the
 detailed-balance-symmetrised operator. See ``docs/fokker_planck.md``.
@@ -16,7 +17,7 @@ import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
 from .. import checks as _v
-from .operator import divergence_matrices, flux_matrices, zero_flux_log_ratios
+from .operator import divergence_matrices, flux_matrices, wall_losses, zero_flux_log_ratios
 
 #: Densities whose minimum is below ``-NEGATIVE_TOL`` times their maximum trigger a warning
 #: (round-off negatives of a correct solve are ~1e-16 of the maximum).
@@ -49,6 +50,24 @@ def _at(values_or_callable, points, shape_tail, name):
     if not np.all(np.isfinite(out)):
         raise ValueError(f"{name}: values must be finite on the grid")
     return out
+
+
+def _schedule(name, value, step_times, low):
+    """Values of a time-dependent coefficient at every step time, checked before any work:
+    finite and ``>= low`` (``> 0`` if ``low`` is None)."""
+    if callable(value):
+        vals = np.array([value(float(t)) for t in step_times], dtype=np.float64)
+    elif value is None:
+        vals = np.ones(step_times.size)
+    else:
+        vals = np.full(step_times.size, _v.real(name, value))
+    bad = ~np.isfinite(vals) | ((vals < low) if low is not None else (vals <= 0))
+    if np.any(bad):
+        k = int(np.argmax(bad))
+        allowed = f">= {low:g}" if low is not None else "> 0"
+        raise ValueError(f"{name}: expected finite values {allowed} at every step time, got "
+                         f"{float(vals[k])!r} at t = {step_times[k]:g}")
+    return vals
 
 
 def _tensor(d, dim):
@@ -98,19 +117,29 @@ class FokkerPlanck:
             for i in range(grid.dim):
                 nxt = np.roll(d_c.reshape(grid.shape + d_c.shape[1:]), -1, axis=i)
                 d_f.append(0.5 * (d_c + nxt.reshape(d_c.shape)))
+        h = grid.spacing
         if potential is not None:
             self.potential = _at(potential, centers, (), "potential").reshape(-1)
-            drift_h = []
+            drift_h, wall_h = [], []
             for i in range(grid.dim):
-                nxt = np.roll(self.potential.reshape(grid.shape), -1, axis=i).ravel()
-                drift_h.append(-(nxt - self.potential))
+                L = self.potential.reshape(grid.shape)
+                drift_h.append(-(np.roll(L, -1, axis=i) - L).ravel())
+                # a_i h_i / 2 on the box faces: half the potential difference of the last two
+                # cells (one-sided, used only beside absorbing faces)
+                lo = -(np.take(L, [1], axis=i) - np.take(L, [0], axis=i)) / 2
+                hi = -(np.take(L, [-1], axis=i) - np.take(L, [-2], axis=i)) / 2
+                wall_h.append(tuple(np.broadcast_to(v, grid.shape).ravel() for v in (lo, hi)))
         else:
             self.potential = None
-            drift_h = [_at(drift, f, (grid.dim,), "drift")[:, i] * grid.spacing[i]
-                       for i, f in enumerate(faces)]
-        self._flux = flux_matrices(grid, d_c, d_f, drift_h)
-        div = divergence_matrices(grid)
-        self.operator = sum(g @ f for g, f in zip(div, self._flux)).tocsr()
+            drift_h = [_at(drift, f, (grid.dim,), "drift")[:, i] * h[i] for i, f in enumerate(faces)]
+            wall_h = []
+            for i in range(grid.dim):
+                pts = centers.copy()
+                pts[:, i] -= 0.5 * h[i]
+                lo = _at(drift, pts, (grid.dim,), "drift")[:, i] * h[i] / 2
+                wall_h.append((lo, drift_h[i] / 2))  # the upper face of the last cell is the box face
+        self._coefficients = (d_c, d_f, drift_h, wall_h)
+        self.operator, self._flux = self._assemble()
         off = ~np.eye(grid.dim, dtype=bool)
         self._cross = bool(np.any(d_c[:, off]) or any(np.any(d[:, off]) for d in d_f))
         diag = np.sqrt(np.abs(np.einsum("mii->mi", d_c)))
@@ -118,6 +147,18 @@ class FokkerPlanck:
             corr = np.abs(d_c) / (diag[:, :, None] * diag[:, None, :])
         self._max_correlation = float(np.nanmax(np.where(off, corr, 0.0))) if self._cross else 0.0
         self._log_pi = self._detailed_balance(zero_flux_log_ratios(grid, d_c, d_f, drift_h))
+
+    def _assemble(self, drift_scale=1.0, diffusion_scale=1.0):
+        """The operator for the drift times ``drift_scale`` and ``D`` times ``diffusion_scale``,
+        and its face-flux matrices per axis."""
+        d_c, d_f, drift_h, wall_h = self._coefficients
+        sa, sd = float(drift_scale), float(diffusion_scale)
+        d_c, d_f = d_c * sd, [d * sd for d in d_f]
+        flux = flux_matrices(self.grid, d_c, d_f, [a * sa for a in drift_h])
+        A = sum(g @ f for g, f in zip(divergence_matrices(self.grid), flux))
+        if self.grid.absorbing:
+            A = A - sps.diags(wall_losses(self.grid, d_c, [(lo * sa, hi * sa) for lo, hi in wall_h]))
+        return A.tocsr(), flux
 
     def _detailed_balance(self, ratios):
         """``log π`` (up to a constant, max 0) if the operator satisfies detailed balance with
@@ -180,6 +221,46 @@ class FokkerPlanck:
         p = np.asarray(p, dtype=np.float64).ravel()
         return [(f @ p).reshape(self.grid.shape) for f in self._flux]
 
+    def current(self, p):
+        """The probability current ``J = a p − ∇·(D p)`` at the cell centres, shape
+        ``(*grid.shape, dim)``: per axis, the mean of the fluxes through the cell's two faces
+        (second order; a box face carries zero flux, also beside an absorbing face, where the
+        current is then underestimated in the outermost cells)."""
+        out = []
+        for i, j in enumerate(self.flux(p)):
+            lower = np.roll(j, 1, axis=i)
+            if self.grid.sides[i][0] != "periodic":
+                lower[(slice(None),) * i + (0,)] = 0.0
+            out.append(0.5 * (j + lower))
+        return np.stack(out, axis=-1)
+
+    def entropy_production(self, p=None):
+        """Entropy production rate ``σ = ∫ Jᵀ D⁻¹ J / p dθ`` of a density (default: the
+        stationary one), in units of inverse SDE time (``k_B = 1``).
+
+        ``σ ≥ 0``, and for a stationary density ``σ = 0`` iff detailed balance holds (the
+        stationary current vanishes); for a non-equilibrium steady state it is the rate at which
+        the process produces entropy in its environment. Evaluated by the midpoint rule with
+        :meth:`current` and ``D`` at the cell centres (second order where the density is
+        resolved). For the Ornstein-Uhlenbeck process ``dθ = −Bθ dt + √(2D) dW`` the value is
+        ``tr(Bᵀ D⁻¹ B S) − tr B`` with ``BS + SBᵀ = 2D`` (``analysis.stationary``).
+
+        Parameters
+        ----------
+        p : array_like, optional
+            Cell averages (``n_cells`` values); cells with ``p <= 0`` are skipped.
+
+        Returns
+        -------
+        float
+        """
+        p = (self.stationary() if p is None else np.asarray(p, dtype=np.float64)).ravel()
+        J = self.current(p).reshape(-1, self.grid.dim)
+        d = self._coefficients[0]
+        ok = p > 0
+        x = np.linalg.solve(d[ok], J[ok][:, :, None])[:, :, 0]
+        return float(np.sum(np.einsum("mi,mi->m", J[ok], x) / p[ok]) * self.grid.cell_volume)
+
     def report(self, p):
         """Diagnostics of a density ``p`` (cell averages).
 
@@ -228,6 +309,74 @@ class FokkerPlanck:
                     "with h_i/h_j = sqrt(D_ii/D_jj), refine the grid")
         return None
 
+    # --- backward (Kolmogorov) solves ----------------------------------------------------
+    def mfpt(self, target=None):
+        """Mean first-passage time into ``target`` from every cell.
+
+        Solves the backward equation with the adjoint of :attr:`operator`, ``(Aᵀ τ)_x = −1``
+        off the target and ``τ = 0`` on it, by sparse LU (see
+        :mod:`landscape_sde.fokker_planck.backward`). Absorbing box faces are part of the
+        target: ``τ`` is the mean time until the process enters the target *or* leaves
+        through an absorbing face.
+
+        Parameters
+        ----------
+        target : array_like of bool or callable, optional
+            Cells of the target set: a boolean mask of shape ``grid.shape`` (or ``n_cells``)
+            or a function of points ``(M, dim)`` returning booleans, evaluated at the cell
+            centres. Optional only if the grid has an absorbing face.
+
+        Returns
+        -------
+        ndarray, shape ``grid.shape``
+            ``τ`` in units of the SDE's time (0 on the target). The target's boundary is at
+            the centres of its outermost cells: compare with a continuum first-passage time to
+            those centres.
+        """
+        from .backward import mfpt
+        return mfpt(self, target)
+
+    def committor(self, source, target):
+        """Forward committor: the probability, from each cell, of entering ``target`` before
+        ``source``.
+
+        Solves ``(Aᵀ q)_x = 0`` off both sets with ``q = 0`` on ``source`` and ``q = 1`` on
+        ``target``. Leaving through an absorbing box face counts as not reaching the target.
+
+        Parameters
+        ----------
+        source, target : array_like of bool or callable
+            Disjoint cell sets, given as for :meth:`mfpt`.
+
+        Returns
+        -------
+        ndarray, shape ``grid.shape``
+            ``q`` in ``[0, 1]`` (up to round-off; an operator with negative couplings may
+            overshoot slightly).
+        """
+        from .backward import committor
+        return committor(self, source, target)
+
+    def escape_rate(self, source, target):
+        """Transition rate from ``source`` to ``target`` (transition path theory):
+        ``k = ν / ρ``, reactive flux over the probability of having last visited ``source``.
+
+        ``ν = Σ_{x∈source} π_x (Aᵀ q)_x`` with ``q`` the committor and ``π`` the stationary
+        probabilities; ``ρ = Σ π q⁻`` with ``q⁻`` the committor of the time-reversed process
+        (``1 − q`` for reversible operators). At high barriers this is the Kramers/Langer
+        escape rate from the source well and ``1/k`` the mean first-passage time from its
+        bottom; at any barrier it is the inverse mean time from a last exit from ``source`` to
+        the next arrival in ``target``, averaged over reactive trajectories and the waiting
+        time in ``source``. Needs a stationary density (no absorbing faces).
+
+        Returns
+        -------
+        float
+            Rate in inverse units of the SDE's time.
+        """
+        from .backward import transition_rate
+        return transition_rate(self, source, target)
+
     def stationary(self):
         """The stationary density (cell averages, unit mass), shape ``grid.shape``.
 
@@ -251,6 +400,11 @@ class FokkerPlanck:
         ndarray
             Shape ``grid.shape``, ``∫ p dθ = 1`` to round-off.
         """
+        if self.grid.absorbing:
+            raise ValueError(f"stationary(): the grid has absorbing faces (boundary "
+                             f"{self.grid.boundary!r}): mass leaks out and the only stationary "
+                             "density is zero; use evolve(), mfpt() or relaxation_rates() (whose "
+                             "slowest rate is then the escape rate of the quasi-stationary state)")
         if self._log_pi is not None:
             p = np.exp(self._log_pi)
             return (p / self.mass(p)).reshape(self.grid.shape)
@@ -287,7 +441,7 @@ class FokkerPlanck:
                           f"{cause}", RuntimeWarning, stacklevel=2)
         return p.reshape(self.grid.shape)
 
-    def evolve(self, p0, times, method="expm", dt=None):
+    def evolve(self, p0, times, method=None, dt=None, *, drift_scale=None, diffusion_scale=None):
         """Densities at ``times`` (sorted, >= 0) from ``p0``, shape ``(len(times), *grid.shape)``.
 
         Parameters
@@ -296,20 +450,32 @@ class FokkerPlanck:
             Initial cell averages (``n_cells`` values, any shape).
         times : array_like
             Sorted non-negative output times.
-        method : {"expm", "crank-nicolson", "implicit-euler"}
+        method : {"expm", "crank-nicolson", "implicit-euler"}, optional
+            Default ``"expm"``, or ``"crank-nicolson"`` when a schedule is given.
             ``"expm"``: ``exp(tA) p0`` by :func:`scipy.sparse.linalg.expm_multiply` (exact in
-            time up to its tolerance; positive whenever the operator is an M-matrix).
-            ``"crank-nicolson"``: second-order implicit steps of size ``dt``. It is *not*
-            positivity-preserving unless ``dt · max|A_kk| <= 2``: modes faster than ``2/dt``
-            flip sign every step instead of decaying, so a sharply peaked ``p0`` (which excites
-            them) oscillates and goes negative. ``"implicit-euler"``: first-order steps
-            ``(I − dt A) p_{m+1} = p_m``, positive and monotone for any ``dt`` when the operator
-            is an M-matrix (``report()["negative_couplings"] == 0``), with an ``O(dt)`` error.
-            Both step methods: one LU factorisation reused by every step (and every later call
-            with the same ``dt``); times are rounded to multiples of ``dt``; mass is conserved
-            to round-off (the columns of ``A`` sum to zero).
+            time up to its tolerance; positive whenever the operator is an M-matrix; constant
+            coefficients only). ``"crank-nicolson"``: second-order implicit steps of size
+            ``dt``. It is *not* positivity-preserving unless ``dt · max|A_kk| <= 2``: modes
+            faster than ``2/dt`` flip sign every step instead of decaying, so a sharply peaked
+            ``p0`` (which excites them) oscillates and goes negative. ``"implicit-euler"``:
+            first-order steps ``(I − dt A) p_{m+1} = p_m``, positive and monotone for any
+            ``dt`` when the operator is an M-matrix (``report()["negative_couplings"] == 0``),
+            with an ``O(dt)`` error. Both step methods: one LU factorisation reused by every
+            step (and every later call with the same ``dt``) while the coefficients are
+            constant, one per step under a schedule; times are rounded to multiples of ``dt``;
+            mass is conserved to round-off (the columns of ``A`` sum to zero).
         dt : float, optional
             Step of the step methods (default: 1/200 of the last time).
+        drift_scale, diffusion_scale : callable or float, optional
+            Time-dependent coefficients: the operator at time ``t`` is the one built from
+            ``drift_scale(t) · a`` and ``diffusion_scale(t) · D`` (``D`` and ``a`` as given to
+            the constructor). A temperature schedule ``T(t)`` on ``D = T₀ I`` is
+            ``diffusion_scale = lambda t: T(t) / T₀``; a learning-rate schedule ``η(t)`` of
+            the SME (SDE time ``t``, ``D = (η/2) Σ_b``) is ``diffusion_scale = lambda t:
+            η(t) / η₀``. Crank-Nicolson uses the operators at both ends of each step
+            (second order in ``dt``), implicit Euler the one at its end. Each is evaluated at
+            every step time before any work and must be finite, ``> 0`` (diffusion) or
+            ``>= 0`` (drift).
 
         Warns
         -----
@@ -321,27 +487,39 @@ class FokkerPlanck:
         times = np.asarray(times, dtype=np.float64)
         if p0.size != self.grid.n_cells:
             raise ValueError(f"p0: expected {self.grid.n_cells} cell values, got {p0.size}")
-        if times.ndim != 1 or np.any(times < 0) or np.any(np.diff(times) < 0):
-            raise ValueError(f"times: expected sorted non-negative times, got {times}")
+        if times.ndim != 1 or np.any(~np.isfinite(times)) or np.any(times < 0) or np.any(np.diff(times) < 0):
+            raise ValueError(f"times: expected sorted finite non-negative times, got {times}")
+        scheduled = drift_scale is not None or diffusion_scale is not None
+        method = ("crank-nicolson" if scheduled else "expm") if method is None else method
+        methods = ("expm", "crank-nicolson", "implicit-euler")
+        if method not in methods:
+            raise ValueError(f"method: expected one of {methods}, got {method!r}")
+        if scheduled and method == "expm":
+            raise ValueError("method: 'expm' needs constant coefficients; with drift_scale/"
+                             "diffusion_scale use 'crank-nicolson' or 'implicit-euler'")
+        if method != "expm":
+            dt = (_v.positive("dt", dt) if dt is not None
+                  else max(float(times[-1]) if times.size else 0.0, 1e-300) / 200)
+        n_steps = int(round(times[-1] / dt)) if times.size and method != "expm" else 0
+        if scheduled:
+            step_times = dt * np.arange(n_steps + 1)
+            sa = _schedule("drift_scale", drift_scale, step_times, low=0.0)
+            sd = _schedule("diffusion_scale", diffusion_scale, step_times, low=None)
         out = np.empty((times.size, self.grid.n_cells))
         if method == "expm":
             p, t_prev = p0, 0.0
             for m, t in enumerate(times):
                 p = spla.expm_multiply(self.operator * (t - t_prev), p) if t > t_prev else p
                 out[m], t_prev = p, t
-        elif method in ("crank-nicolson", "implicit-euler"):
-            dt = float(dt) if dt is not None else max(times[-1], 1e-300) / 200
-            solve, explicit = self._stepper(method, dt)
-            p, step = p0, 0
+        else:
+            step = self._stepper(method, dt) if not scheduled else self._scheduled_stepper(method, dt, sa, sd)
+            p, m_done = p0, 0
             for m, t in enumerate(times):
                 target = int(round(t / dt))
-                while step < target:
-                    p = solve(explicit @ p)
-                    step += 1
+                while m_done < target:
+                    p = step(p, m_done)
+                    m_done += 1
                 out[m] = p
-        else:
-            raise ValueError(f"method: expected 'expm', 'crank-nicolson' or 'implicit-euler', "
-                             f"got {method!r}")
         self._warn_negative(out, p0, method, dt)
         return out.reshape((times.size,) + self.grid.shape)
 
@@ -362,17 +540,36 @@ class FokkerPlanck:
                       f"(min/max = {rel:.2g}): {cause}", RuntimeWarning, stacklevel=3)
 
     def _stepper(self, method, dt):
-        """LU factorisation and explicit part of one step of ``method``, once per ``dt``."""
+        """``step(p, m)`` of ``method`` with constant coefficients: one LU factorisation per
+        ``dt``, cached on the instance."""
         cache = self.__dict__.setdefault("_step_cache", {})
         if (method, dt) not in cache:
             eye = sps.identity(self.grid.n_cells, format="csc")
-            if method == "crank-nicolson":
-                lu = _factorize(eye - 0.5 * dt * self.operator)
-                cache[method, dt] = (lu.solve, (eye + 0.5 * dt * self.operator).tocsr())
-            else:
-                lu = _factorize(eye - dt * self.operator)
-                cache[method, dt] = (lu.solve, eye.tocsr())
+            theta = 0.5 if method == "crank-nicolson" else 1.0
+            lu = _factorize(eye - theta * dt * self.operator)
+            explicit = (eye + (1 - theta) * dt * self.operator).tocsr()
+            cache[method, dt] = lambda p, m: lu.solve(explicit @ p)
         return cache[method, dt]
+
+    def _scheduled_stepper(self, method, dt, sa, sd):
+        """``step(p, m)`` from step time ``m dt`` to ``(m + 1) dt`` with the operators of the
+        schedule values ``sa[m]``, ``sd[m]`` (assembled once per distinct pair)."""
+        eye = sps.identity(self.grid.n_cells, format="csc")
+        theta = 0.5 if method == "crank-nicolson" else 1.0
+        ops = {}
+
+        def op(m):
+            key = (float(sa[m]), float(sd[m]))
+            if key not in ops:
+                if len(ops) > 4:  # a smooth schedule never repeats: keep the recent ones
+                    ops.pop(next(iter(ops)))
+                ops[key] = self._assemble(*key)[0]
+            return ops[key]
+
+        def step(p, m):
+            rhs = p + (1 - theta) * dt * (op(m) @ p) if theta < 1 else p
+            return _factorize(eye - theta * dt * op(m + 1)).solve(rhs)
+        return step
 
     def relaxation_rates(self, k=1):
         """The ``k`` slowest relaxation rates and their modes.
@@ -386,6 +583,11 @@ class FokkerPlanck:
         Reversible operators (:attr:`reversible`) are first symmetrised with the exact
         ``π`` (``S = π^{−1/2} A π^{1/2}``, off-diagonals ``√(A_kl A_lk)``, zero mode ``√π``
         known in closed form), so the spectrum is real and Lanczos applies.
+
+        With absorbing box faces there is no stationary density and no zero mode: ``A`` is
+        invertible and the slowest rate is that of the quasi-stationary state, the escape rate
+        through the absorbing faces (its mode is the quasi-stationary density, not of zero
+        mass).
 
         Parameters
         ----------
@@ -425,12 +627,16 @@ class FokkerPlanck:
             S = (off.multiply(off.T)).sqrt() + sps.diags(A.diagonal())
             pin = int(np.argmax(self._log_pi))
             project = lambda x: x - u * (u @ x)  # noqa: E731
-        else:
+        elif not self.grid.absorbing:
             S = A
             p = self.stationary().ravel()
             p = p / p.sum()
             pin = int(np.argmax(p))
             project = lambda x: x - p * x.sum()  # noqa: E731
+        else:
+            S = A
+        if self.grid.absorbing:  # no zero mode: A itself is invertible
+            pin, project = -1, (lambda x: x)
         keep = np.arange(n) != pin
         lu = _factorize(S.tocsr()[keep][:, keep])
 

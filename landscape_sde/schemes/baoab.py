@@ -32,10 +32,10 @@ def baoab_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     (``dt/2m`` on the first step), ``θ += (dt/2) v``, ``v ← c v + s ξ``, ``θ += (dt/2) v``,
     ``u ← v``.
     """
-    u = st.half_kicked
+    u, g = st.half_kicked, o.g
     kick = (1.0 if st.started[r] > 0.0 else 0.5) * p.dt * p.inv_mass
     for j in range(th.shape[0]):
-        v = u[r, j] - kick * o.g[j]
+        v = u[r, j] - kick * g[j]
         th[j] += 0.5 * p.dt * v
         e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
         v = p.c * v + p.s * e

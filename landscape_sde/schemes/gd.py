@@ -21,8 +21,9 @@ class State(typing.NamedTuple):
 @jit(inline="always")
 def gradient_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``θ ← θ − η g``."""
+    g = o.g
     for j in range(th.shape[0]):
-        step = -p.lr * o.g[j]
+        step = -p.lr * g[j]
         th[j] += step
     return s0, s1, s2, s3
 
@@ -30,9 +31,9 @@ def gradient_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
 @jit(inline="always")
 def heavy_ball_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``v ← μ v − η g``, ``θ ← θ + v``."""
-    v = st.velocity
+    v, g = st.velocity, o.g
     for j in range(th.shape[0]):
-        v[r, j] = p.momentum * v[r, j] - p.lr * o.g[j]
+        v[r, j] = p.momentum * v[r, j] - p.lr * g[j]
         th[j] += v[r, j]
     return s0, s1, s2, s3
 

@@ -25,8 +25,9 @@ class LMState(typing.NamedTuple):
 @jit(inline="always")
 def euler_maruyama_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``θ ← θ − dt g + σ ξ``."""
+    g = o.g
     for j in range(th.shape[0]):
-        step = -p.dt * o.g[j]
+        step = -p.dt * g[j]
         e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
         step += p.sigma * e
         th[j] += step
@@ -36,9 +37,9 @@ def euler_maruyama_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
 @jit(inline="always")
 def leimkuhler_matthews_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``θ ← θ − dt g + σ (ξ_k + ξ_{k+1}) / 2``."""
-    xi = st.xi
+    xi, g = st.xi, o.g
     for j in range(th.shape[0]):
-        step = -p.dt * o.g[j]
+        step = -p.dt * g[j]
         e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
         step += 0.5 * p.sigma * (xi[r, j] + e)
         xi[r, j] = e
@@ -57,10 +58,11 @@ def leimkuhler_matthews_init(th, st, r, p, s0, s1, s2, s3):
 @jit(inline="always")
 def model_diffusion_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``θ ← θ − dt g + √(2 dt D_j(θ)) ξ_j`` with the model's diagonal ``D`` (Itô)."""
+    g, dd = o.g, o.dd
     for j in range(th.shape[0]):
-        step = -p.dt * o.g[j]
+        step = -p.dt * g[j]
         e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-        step += np.sqrt(2.0 * p.dt * o.dd[j]) * e
+        step += np.sqrt(2.0 * p.dt * dd[j]) * e
         th[j] += step
     return s0, s1, s2, s3
 

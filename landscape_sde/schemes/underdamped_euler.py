@@ -26,12 +26,12 @@ class State(typing.NamedTuple):
 @jit(inline="always")
 def underdamped_euler_update(k, stage, th, o, st, r, p, s0, s1, s2, s3):
     """``θ ← θ + dt v``, ``v ← v − dt (∇L(θ)/m + γ v) + √(2γT dt/m) ξ`` (old ``θ``, ``v``)."""
-    v = st.velocity
+    v, g = st.velocity, o.g
     for j in range(th.shape[0]):
         e, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
         vj = v[r, j]
         th[j] += p.dt * vj
-        v[r, j] = vj - p.dt * (p.inv_mass * o.g[j] + p.friction * vj) + p.s * e
+        v[r, j] = vj - p.dt * (p.inv_mass * g[j] + p.friction * vj) + p.s * e
     return s0, s1, s2, s3
 
 
