@@ -46,7 +46,8 @@ class Quadratic(Model):
     def __init__(self, hessian, noise_cov=None, *, n_samples=None, center=None):
         h = _v.finite_array("hessian", hessian, ndim=2)
         if h.shape[0] != h.shape[1] or not np.allclose(h, h.T, rtol=0, atol=1e-12 * max(1, np.abs(h).max())):
-            raise ValueError(f"hessian: expected a symmetric square matrix, got shape {h.shape}")
+            raise ValueError(f"hessian: expected a symmetric square matrix, got shape {h.shape}"
+                             + (f": {h.tolist()}" if h.size <= 36 else ""))
         dim = h.shape[0]
         self.dim = dim
         self.hessian_matrix = 0.5 * (h + h.T)
