@@ -65,6 +65,36 @@ class Ensemble:
         """Saved times in SDE units, ``t · step`` (``step`` = the scheme's ``lr`` or ``dt``)."""
         return self.t * self.meta["scheme"]["step"]
 
+    def to_xarray(self):
+        """The ensemble as an :class:`xarray.Dataset` (``pip install "landscape-sde[sweep]"``).
+
+        Variables ``theta (t, replica, coord)``, ``loss (t, replica)``, ``diverged`` and
+        ``diverged_at (replica)``; each observable ``name`` on its own steps ``t_<name>``
+        (further axes ``<name>_0, ...``); coordinates ``t`` (iterations), ``time`` (SDE time,
+        when ``meta`` records the scheme's step), ``replica`` and ``coord``. ``attrs`` hold
+        ``meta`` as JSON (``attrs["meta"]``) and the model and scheme names.
+        """
+        import xarray as xr
+        data = {"theta": (("t", "replica", "coord"), self.theta), "loss": (("t", "replica"), self.loss),
+                "diverged": ("replica", self.diverged), "diverged_at": ("replica", self.diverged_at)}
+        coords = {"t": self.t, "replica": np.arange(self.n_replicas), "coord": np.arange(self.dim)}
+        step = self.meta.get("scheme", {}).get("step") if isinstance(self.meta, dict) else None
+        if step is not None:
+            coords["time"] = ("t", self.t * step)
+        for name, obs in self.observables.items():
+            if name in data or name in coords:
+                raise ValueError(f"observables: the name {name!r} is taken by a variable of the "
+                                 "dataset; rename the observer")
+            values = obs["values"]
+            data[name] = ((f"t_{name}", "replica") + tuple(f"{name}_{i}" for i in range(values.ndim - 2)),
+                          values)
+            coords[f"t_{name}"] = obs["t"]
+        attrs = {"meta": json.dumps(self.meta)}
+        for key in ("model", "scheme"):
+            if isinstance(self.meta.get(key), dict) and "name" in self.meta[key]:
+                attrs[key] = self.meta[key]["name"]
+        return xr.Dataset(data, coords=coords, attrs=attrs)
+
     def save(self, path):
         """Write to ``path`` (NumPy ``.npz``); :meth:`load` reads it back exactly.
 

@@ -115,7 +115,7 @@ def _body(exprs, lines_for_result, indent="    "):
 
 
 def _kernel_source(loss, params, data_syms, v_syms, diffusion=None):
-    """Source of the per-sample helpers and the five kernels (six with a diffusion), in
+    """Source of the per-sample helpers and the six kernels (seven with a diffusion), in
     canonical symbols ``_t{i}`` (parameters), ``_d{k}`` (data) and ``_v{i}`` (HVP direction)."""
     d = len(params)
     grad = [sp.diff(loss, p) for p in params]

@@ -1,5 +1,5 @@
 """Quadratics and linear regression: finite sums with affine per-sample gradients, so that
-every moment of SGD is known in closed form (see :mod:`analysis.lyapunov`)."""
+every moment of SGD is known in closed form (see :mod:`analysis.stationary`)."""
 import hashlib
 
 import numpy as np
@@ -161,7 +161,7 @@ class LinearRegression(Model):
 
     Per-sample gradients ``x_n (x_nᵀθ − y_n)`` are affine in ``θ``: the gradient noise is
     state-dependent (it grows with the residuals), yet SGD's first two moments are closed
-    (:func:`analysis.lyapunov.linear_sgd_moments`).
+    (:func:`analysis.stationary.linear_sgd_moments`).
 
     Parameters
     ----------

@@ -42,7 +42,9 @@ CLEAR = (ValueError, TypeError)
 def bad(argument, token, thunk, label=None, kinds=CLEAR):
     """Register a row: ``thunk(tmp)`` must raise one of ``kinds`` with a message naming
     ``argument`` and showing ``token``."""
-    CASES.append((label or f"{argument}={token}", argument, token, thunk, kinds))
+    label = label or f"{argument}={token}"
+    same = sum(c[0] == label or c[0].startswith(label + " #") for c in CASES)
+    CASES.append((f"{label} #{same + 1}" if same else label, argument, token, thunk, kinds))
 
 
 # --- shared valid objects -----------------------------------------------------------------
