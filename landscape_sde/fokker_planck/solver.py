@@ -518,7 +518,8 @@ class FokkerPlanck:
             constant, one per step under a schedule; times are rounded to multiples of ``dt``;
             mass is conserved to round-off (the columns of ``A`` sum to zero).
         dt : float, optional
-            Step of the step methods (default: 1/200 of the last time).
+            Step of the step methods (default: 1/200 of the last time; ignored by ``"expm"``),
+            no longer than the last time.
         drift_scale, diffusion_scale : callable or float, optional
             Time-dependent coefficients: the operator at time ``t`` is the one built from
             ``drift_scale(t) · a`` and ``diffusion_scale(t) · D`` (``D`` and ``a`` as given to
@@ -550,9 +551,6 @@ class FokkerPlanck:
         if scheduled and method == "expm":
             raise ValueError("method: 'expm' needs constant coefficients; with drift_scale/"
                              "diffusion_scale use 'crank-nicolson' or 'implicit-euler'")
-        if method == "expm" and dt is not None:
-            raise ValueError(f"dt: only the step methods ('crank-nicolson', 'implicit-euler') "
-                             f"take a step; 'expm' is exact in time, got dt={dt!r}")
         if method != "expm":
             dt = (_v.positive("dt", dt) if dt is not None
                   else max(float(times[-1]) if times.size else 0.0, 1e-300) / 200)
