@@ -63,6 +63,9 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
         ``(every, function, state)`` calls ``function(theta, values)`` with the named state
         of the scheme too (``scheme.observables(model)`` lists them; e.g. ``"velocity"``, the
         heavy-ball ``v_k = θ_k − θ_{k−1}`` of a scheme with momentum, or BAOAB's velocity).
+        A function that raises, or returns anything but one row of real numbers per replica,
+        stops the run with an error naming the observer and the step (``RuntimeError``
+        chained to the function's own exception, or ``TypeError``/``ValueError``).
     stream : landscape_sde.Streaming, optional
         Accumulate statistics at the saved steps inside the compiled loop instead of storing
         trajectories (see :mod:`landscape_sde.streaming`): ``ensemble.stats`` holds them, and

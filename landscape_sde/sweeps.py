@@ -143,14 +143,14 @@ def sweep(run_cell, grid, store, *, client=None, processes=None, seed=0, dims=No
         raise TypeError(f"run_cell: expected a callable, got {type(run_cell).__name__}")
     grid = _check_grid(grid)
     dims = _check_dims(dims, grid)
-    config = {} if config is None else config
-    if not isinstance(config, dict):
-        raise TypeError(f"config: expected a JSON-serialisable dict, got {config!r}")
     _check_signature(run_cell, grid)
+    config = {} if config is None else config
     try:
-        config_text = json.dumps(config, sort_keys=True)
-    except TypeError as exc:
-        raise TypeError(f"config: expected a JSON-serialisable dict, got {config!r}") from exc
+        config_text = json.dumps(config, sort_keys=True) if isinstance(config, dict) else None
+    except TypeError:
+        config_text = None
+    if config_text is None:
+        raise TypeError(f"config: expected a JSON-serialisable dict, got {config!r}")
     if not (seed is None or isinstance(seed, np.random.SeedSequence)):
         seed = _v.integer("seed", seed, low=0)
     if processes is not None:
