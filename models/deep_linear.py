@@ -42,7 +42,6 @@ class DeepLinearNetwork(Model):
         Targets.
     """
 
-    kernels = KernelSpec(__name__, "dln")
 
     def __init__(self, widths, X, Y):
         self.widths = _check_widths(widths)
@@ -284,3 +283,6 @@ def dln_hvp(theta, data, v, out):
     xt, yt, widths, offsets = data
     scratch = np.empty(theta.shape[0])
     _backprop(theta, xt, yt, widths, offsets, scratch, v, out)
+
+
+DeepLinearNetwork.kernels = KernelSpec.of(loss=dln_loss, grad=dln_grad, hvp=dln_hvp, batch_grad=dln_batch_grad, sample_grads=dln_sample_grads, batch_hvp=dln_batch_hvp)

@@ -41,7 +41,6 @@ class Quadratic(Model):
         The minimiser ``c`` (default 0).
     """
 
-    kernels = KernelSpec(__name__, "quadratic")
 
     def __init__(self, hessian, noise_cov=None, *, n_samples=None, center=None):
         h = _v.finite_array("hessian", hessian, ndim=2)
@@ -171,7 +170,6 @@ class LinearRegression(Model):
         Targets.
     """
 
-    kernels = KernelSpec(__name__, "linreg")
 
     def __init__(self, X, y):
         self.X = _v.finite_array("X", X, ndim=2)
@@ -323,3 +321,7 @@ def linreg_batch_hvp(theta, data, idx, v, out):
             out[j] += xv * x[n, j]
     for j in range(d):
         out[j] /= idx.shape[0]
+
+
+Quadratic.kernels = KernelSpec.of(loss=quadratic_loss, grad=quadratic_grad, hvp=quadratic_hvp, batch_grad=quadratic_batch_grad, sample_grads=quadratic_sample_grads, batch_hvp=quadratic_batch_hvp)
+LinearRegression.kernels = KernelSpec.of(loss=linreg_loss, grad=linreg_grad, hvp=linreg_hvp, batch_grad=linreg_batch_grad, sample_grads=linreg_sample_grads, batch_hvp=linreg_batch_hvp)
