@@ -64,8 +64,8 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
         of the scheme too (``scheme.observables(model)`` lists them; e.g. ``"velocity"``, the
         heavy-ball ``v_k = θ_k − θ_{k−1}`` of a scheme with momentum, or BAOAB's velocity).
         A function that raises, or returns anything but one row of real numbers per replica,
-        stops the run with an error naming the observer and the step (``RuntimeError``
-        chained to the function's own exception, or ``TypeError``/``ValueError``).
+        stops the run with an error naming the observer and the step (of the function's own
+        exception type, chained to it; ``TypeError``/``ValueError`` for a bad result).
     stream : landscape_sde.Streaming, optional
         Accumulate statistics at the saved steps inside the compiled loop instead of storing
         trajectories (see :mod:`landscape_sde.streaming`): ``ensemble.stats`` holds them, and
@@ -299,8 +299,13 @@ def _observe(fn, name, step, theta, alive, view=None):
     where = f"observe[{name!r}]: at step {step}, the function"
     try:
         raw = fn(theta[alive]) if view is None else fn(theta[alive], view[alive])
-    except Exception as exc:
-        raise RuntimeError(f"{where} raised {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # same type where it takes a message, chained to the original
+        message = f"{where} raised {type(exc).__name__}: {exc}"
+        try:
+            error = type(exc)(message)
+        except Exception:  # noqa: BLE001 - a constructor that needs other arguments
+            error = RuntimeError(message)
+        raise error from exc
     try:
         values = _v.real_array(where, raw)
     except TypeError as exc:

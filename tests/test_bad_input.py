@@ -165,8 +165,14 @@ def _raises(theta):
     raise RuntimeError("boom")
 
 
+def _bad_value():
+    raise ValueError("not at the minimum")
+
+
 bad("observe['sharp']", "step 0", lambda tmp: run(observe={"sharp": (5, _raises)}),
     "observer raises", kinds=(RuntimeError,))
+bad("observe['sharp']", "not at the minimum", lambda tmp: run(observe={"sharp": (5, lambda th: _bad_value())}),
+    "observer raises ValueError (kept as ValueError)", kinds=(ValueError,))
 bad("observe['sharp']", "step 0", lambda tmp: run(observe={"sharp": (5, lambda th: ["a"] * len(th))}),
     "observer returns strings")
 bad("observe['sharp']", "(3,)", lambda tmp: run(observe={"sharp": (5, lambda th: np.zeros(3))}),
