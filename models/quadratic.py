@@ -1,5 +1,5 @@
 """Quadratics and linear regression: finite sums with affine per-sample gradients, so that
-every moment of SGD is known in closed form (see :mod:`analysis.lyapunov`)."""
+every moment of SGD is known in closed form (see :mod:`analysis.stationary`)."""
 import hashlib
 
 import numpy as np
@@ -45,7 +45,8 @@ class Quadratic(Model):
     def __init__(self, hessian, noise_cov=None, *, n_samples=None, center=None):
         h = _v.finite_array("hessian", hessian, ndim=2)
         if h.shape[0] != h.shape[1] or not np.allclose(h, h.T, rtol=0, atol=1e-12 * max(1, np.abs(h).max())):
-            raise ValueError(f"hessian: expected a symmetric square matrix, got shape {h.shape}")
+            raise ValueError(f"hessian: expected a symmetric square matrix, got shape {h.shape}"
+                             + (f": {h.tolist()}" if h.size <= 36 else ""))
         dim = h.shape[0]
         self.dim = dim
         self.hessian_matrix = 0.5 * (h + h.T)
@@ -159,7 +160,7 @@ class LinearRegression(Model):
 
     Per-sample gradients ``x_n (x_nᵀθ − y_n)`` are affine in ``θ``: the gradient noise is
     state-dependent (it grows with the residuals), yet SGD's first two moments are closed
-    (:func:`analysis.lyapunov.linear_sgd_moments`).
+    (:func:`analysis.stationary.linear_sgd_moments`).
 
     Parameters
     ----------
