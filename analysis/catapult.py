@@ -45,7 +45,13 @@ def classify(loss, diverged, rtol=1e-10, floor=1e-20):
     ends above its start, ``monotone`` if the loss never rose by more than ``rtol`` relative
     before reaching ``floor`` times its start (below that, round-off moves it both ways),
     ``catapult`` otherwise."""
-    loss = np.asarray(loss, dtype=np.float64)
+    loss = _v.real_array("loss", loss)
+    if loss.ndim != 1 or loss.size < 2:
+        raise ValueError(f"loss: expected the loss at every step, a 1-D array of at least 2 "
+                         f"values, got shape {loss.shape}")
+    diverged = _v.boolean("diverged", diverged)
+    rtol = _v.real("rtol", rtol, low=0.0)
+    floor = _v.real("floor", floor, low=0.0)
     if diverged or not np.all(np.isfinite(loss)) or loss[-1] >= loss[0]:
         return "divergent"
     below = np.flatnonzero(loss < floor * loss[0])
@@ -67,6 +73,8 @@ def phase_sweep(model, theta0, ratios, *, n_steps):
     """
     from analysis.curvature import sharpness
     ratios = _v.finite_array("ratios", ratios, ndim=1)
+    if np.any(ratios <= 0):
+        raise ValueError(f"ratios: expected positive values of η·λ₀, got {ratios.tolist()}")
     n_steps = _v.integer("n_steps", n_steps, low=1)
     theta0 = _v.finite_array("theta0", theta0, shape=(model.dim,))
     lam0 = ntk_eigenvalue(model, theta0)

@@ -120,6 +120,10 @@ def minibatch_sharpness(model, theta, batch_size, *, replace=False, rel_tol=0.01
     theta = _v.finite_array("theta", theta, shape=(model.dim,))
     n = model.n_samples
     b = _v.integer("batch_size", batch_size, low=1, high=n)
+    rel_tol = _v.positive("rel_tol", rel_tol)
+    min_batches = _v.integer("min_batches", min_batches, low=2)
+    max_batches = _v.integer("max_batches", max_batches, low=min_batches)
+    tol = _v.real("tol", tol, low=0.0)
     gen = np.random.default_rng(as_seed_sequence(rng))
     grad_b, hvp_b = model.compiled("batch_grad"), model.compiled("batch_hvp")
     hvp = model.compiled("hvp")

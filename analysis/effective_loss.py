@@ -10,6 +10,8 @@ with flatness, of strength ``∝ Δ ∝ η/b``, absent for isotropic noise (``κ
 import numpy as np
 import scipy.integrate
 
+from landscape_sde import checks as _v
+
 __all__ = ["effective_loss", "sgd_loss", "adiabatic_sgd_loss", "adiabatic_marginal",
            "loss_dependent_mean_loss"]
 
@@ -26,7 +28,12 @@ def effective_loss(p, grid, temperature):
     temperature : float
         ``Δ``, the noise scale that converts log-probabilities into loss units.
     """
-    p = np.asarray(p, dtype=float).reshape(grid.shape)
+    temperature = _v.positive("temperature", temperature)
+    p = _v.real_array("p", p)
+    if p.size != int(np.prod(grid.shape)):
+        raise ValueError(f"p: expected a density on the grid of shape {grid.shape}, got shape "
+                         f"{p.shape} ({p.size} values)")
+    p = p.reshape(grid.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(p > 0, -temperature * np.log(np.where(p > 0, p, 1.0)), np.nan)
     return out - np.nanmin(out)
@@ -40,6 +47,8 @@ def sgd_loss(p, grid, loss_values, temperature):
 
 def adiabatic_sgd_loss(flatness, delta, kappa):
     """``L_SGD = −(κ − 1) Δ ln F``, shifted to minimum 0."""
+    kappa = _v.positive("kappa", kappa)
+    delta = _v.positive("delta", delta)
     out = -(kappa - 1.0) * delta * np.log(np.asarray(flatness, dtype=float))
     return out - out.min()
 

@@ -233,6 +233,7 @@ def block_statistics(samples, n_batches):
 def relation(name, lhs, rhs, n_batches=10, n_se=4.0):
     """:class:`Relation` from per-observation samples of both sides, ``(n_time, n_rep, ...)``."""
     lhs, rhs = np.asarray(lhs, dtype=float), np.asarray(rhs, dtype=float)
+    n_se = _v.positive("n_se", n_se)
     ml, sl, bl = block_statistics(lhs, n_batches)
     mr, sr, br = block_statistics(rhs, n_batches)
     _, sd, _ = block_statistics(lhs - rhs, n_batches)

@@ -94,6 +94,9 @@ def batch_size_sweep(model, theta0, batch_sizes, *, n_epochs, lr=None, noise_sca
         raise ValueError(f"lr, noise_scale_g: give exactly one, got lr={lr!r}, "
                          f"noise_scale_g={noise_scale_g!r}")
     n = model.n_samples
+    batch_sizes = [_v.integer(f"batch_sizes[{k}]", b, low=1, high=n)
+                   for k, b in enumerate(_v.sequence("batch_sizes", batch_sizes))]
+    n_epochs = _v.integer("n_epochs", n_epochs, low=1)
     seeds = as_seed_sequence(rng).spawn(len(batch_sizes))
     rows = {k: [] for k in ("lrs", "g", "updates", "train", "test", "sharp", "keskar")}
     for b, seed in zip(batch_sizes, seeds):

@@ -61,7 +61,7 @@ def lr_for_noise_scale(g, batch_size, n_samples, momentum=0.0):
 def batch_growth_schedule(lrs, batch_size, n_samples, momentum=0.0):
     """Batch sizes that reproduce the noise scales of the learning-rate schedule ``lrs`` (at
     batch size ``batch_size``) with the learning rate fixed at ``lrs[0]``."""
-    lrs = [_v.positive(f"lrs[{k}]", x) for k, x in enumerate(lrs)]
+    lrs = [_v.positive(f"lrs[{k}]", x) for k, x in enumerate(_v.sequence("lrs", lrs))]
     return [batch_size_for_noise_scale(noise_scale(x, batch_size, n_samples, momentum), lrs[0],
                                        n_samples, momentum) for x in lrs]
 
@@ -69,6 +69,7 @@ def batch_growth_schedule(lrs, batch_size, n_samples, momentum=0.0):
 def lr_decay_schedule(batch_sizes, lr, n_samples, momentum=0.0):
     """Learning rates that reproduce the noise scales of ``batch_sizes`` (at learning rate
     ``lr``) with the batch size fixed at ``batch_sizes[0]``."""
+    batch_sizes = _v.sequence("batch_sizes", batch_sizes)
     return [lr_for_noise_scale(noise_scale(lr, b, n_samples, momentum), batch_sizes[0],
                                n_samples, momentum) for b in batch_sizes]
 
@@ -103,7 +104,7 @@ def run_schedule(model, stages, theta0, *, n_replicas=1, rng=None):
     velocity restarts at 0 at each stage (as when an optimiser is rebuilt).
     """
     if not stages:
-        raise ValueError("stages: expected at least one (scheme, n_epochs) pair, got none")
+        raise ValueError(f"stages: expected at least one (scheme, n_epochs) pair, got {stages!r}")
     n = model.n_samples
     for k, (scheme, n_epochs) in enumerate(stages):
         if not isinstance(scheme, SGD):

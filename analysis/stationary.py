@@ -15,11 +15,21 @@ import numpy as np
 import scipy.integrate
 import scipy.linalg
 
+from landscape_sde import checks as _v
 from landscape_sde.noise import batch_noise_factor
 
 __all__ = ["discrete_lyapunov", "discrete_lyapunov_kron", "continuous_lyapunov", "ou_entropy_production",
            "chain_entropy_production", "mfpt_quadrature",
            "euler_maruyama_covariance", "linear_sgd_moments", "boltzmann_moment"]
+
+
+def _square(name, value, d=None):
+    """A finite square matrix (a scalar is ``1 × 1``), ``d × d`` if ``d`` is given."""
+    arr = np.atleast_2d(_v.finite_array(name, value, ndim=(0, 1, 2)))
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or (d is not None and arr.shape[0] != d):
+        want = "a square matrix" if d is None else f"shape ({d}, {d})"
+        raise ValueError(f"{name}: expected {want}, got shape {arr.shape}")
+    return arr
 
 
 def discrete_lyapunov(H, noise_cov, lr, momentum=0.0, joint=False):
@@ -35,8 +45,10 @@ def discrete_lyapunov(H, noise_cov, lr, momentum=0.0, joint=False):
 
     Raises ``ValueError`` if the iteration is unstable (no stationary state).
     """
-    H = np.atleast_2d(np.asarray(H, dtype=float))
-    C = np.atleast_2d(np.asarray(noise_cov, dtype=float))
+    H = _square("H", H)
+    C = _square("noise_cov", noise_cov, H.shape[0])
+    lr = _v.positive("lr", lr)
+    momentum = _v.real("momentum", momentum, low=0.0, high=1.0, high_open=True)
     d = H.shape[0]
     eye = np.eye(d)
     A = np.block([[eye - lr * H, momentum * eye], [-lr * H, momentum * eye]])
@@ -50,8 +62,9 @@ def discrete_lyapunov(H, noise_cov, lr, momentum=0.0, joint=False):
 
 def discrete_lyapunov_kron(H, noise_cov, lr):
     """``S`` from ``(I⊗H + H⊗I − η H⊗H) vec S = η vec C`` (momentum-free SGD)."""
-    H = np.atleast_2d(np.asarray(H, dtype=float))
-    C = np.atleast_2d(np.asarray(noise_cov, dtype=float))
+    H = _square("H", H)
+    C = _square("noise_cov", noise_cov, H.shape[0])
+    lr = _v.positive("lr", lr)
     eye = np.eye(H.shape[0])
     K = np.kron(eye, H) + np.kron(H, eye) - lr * np.kron(H, H)
     return np.linalg.solve(K, lr * C.ravel()).reshape(H.shape)
@@ -61,8 +74,10 @@ def continuous_lyapunov(H, D):
     """Stationary covariance ``S`` of the Itô OU process ``dθ = −Hθ dt + √(2D) dW``:
     ``HS + SHᵀ = 2D``. For the SME, ``D = (η/2) Σ_b``; for Langevin, ``D = T I`` gives
     ``S = T H⁻¹``."""
-    H = np.atleast_2d(np.asarray(H, dtype=float))
-    return scipy.linalg.solve_continuous_lyapunov(H, 2.0 * np.atleast_2d(D))
+    H = _square("H", H)
+    D = _square("D", D, H.shape[0])
+    _v.symmetric_psd("D", D, H.shape[0])
+    return scipy.linalg.solve_continuous_lyapunov(H, 2.0 * D)
 
 
 def ou_entropy_production(B, D):
@@ -208,6 +223,7 @@ def boltzmann_moment(potential, temperature, f, lower=-np.inf, upper=np.inf):
     ``potential`` and ``f`` are vectorised callables of ``x``; the density is shifted by the
     minimum of ``U`` on a coarse grid to avoid overflow.
     """
+    temperature = _v.positive("temperature", temperature)
     lo = -20.0 if np.isneginf(lower) else lower
     hi = 20.0 if np.isposinf(upper) else upper
     u0 = np.min(potential(np.linspace(lo, hi, 4001)))

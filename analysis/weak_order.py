@@ -127,9 +127,7 @@ def _check_schemes(schemes, reference):
     for name, s in schemes.items():
         if isinstance(s, Exact):
             continue
-        if not isinstance(s, lsde.Scheme):
-            raise TypeError(f"schemes[{name!r}]: expected a landscape_sde scheme or Exact, got "
-                            f"{type(s).__name__}")
+        _v.scheme(s, f"schemes[{name!r}]")
         if "lr" not in {f.name for f in dataclasses.fields(s)}:
             raise ValueError(f"schemes[{name!r}]: {s.name} has no learning rate to vary "
                              "(expected SGD, GD, SME or a scheme with an lr field)")
@@ -214,8 +212,7 @@ def weak_error(model, schemes, observables, lrs, t_final, n_replicas, rng=None, 
     -------
     WeakError
     """
-    if not isinstance(model, lsde.Model):
-        raise TypeError(f"model: expected a landscape_sde.Model, got {type(model).__name__}")
+    _v.model(model)
     _check_schemes(schemes, reference)
     if not isinstance(observables, dict) or not observables or \
             not all(callable(f) for f in observables.values()):

@@ -4,7 +4,7 @@ import numpy as np
 
 import landscape_sde as lsde
 from analysis import stationary as st
-from figures._style import COLORS, ellipse, plt, save
+from figures._style import COLORS, DASHES, PALETTE, SE, ellipse, letter, log_ticks, plt, save
 
 
 def compute(model, config, sgd_theory, extra_theory=None):
@@ -54,46 +54,71 @@ def label(name, scheme):
         return f"SGD  η = {scheme.lr:g}, b = {scheme.batch_size}"
     if name == "SME":
         return f"SME  dt = η/{round(scheme.lr / scheme.dt)}"
-    return f"Langevin  T = {scheme.temperature:.3g}, dt = {scheme.dt:g}"
+    return f"Langevin  T = {scheme.temperature:.2g}"
 
 
 def plot(data, path, title):
+    """Scatter with exact ellipses per scheme (top); simulated/theory moments ±1 s.e. and the
+    tails of |θ − θ̄| (bottom). ``title`` is accepted for the callers and not drawn (the claim
+    lives in the README caption)."""
     names = list(data["schemes"])
-    fig, axes = plt.subplots(1, len(names) + 1, figsize=(13, 3.6),
-                             gridspec_kw={"width_ratios": [1] * len(names) + [1.1]})
+    fig = plt.figure(figsize=(7.2, 5.6))
+    gs = fig.add_gridspec(2, 6)
+    axes = [fig.add_subplot(gs[0, 2 * k:2 * k + 2]) for k in range(len(names))]
     all_pts = np.concatenate([data[f"samples_{n}"] for n in names])
     lo, hi = np.percentile(all_pts, [0.2, 99.8], axis=0)
     pad = 0.15 * (hi - lo)
+    extra = data.get("extra_theory")
     for ax, name in zip(axes, names):
         s = data["schemes"][name]
         pts = data[f"samples_{name}"]
-        ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.25, color=COLORS[name], lw=0)
-        ellipse(ax, s["theory_mean"], s["theory_cov"], color="k", lw=2.4, alpha=0.45,
-                label="exact theory (1σ, 2σ)")
-        ellipse(ax, s["mean"], s["cov"], color=COLORS[name], lw=1.1, ls="--",
-                label="simulation")
-        extra = data.get("extra_theory")
+        ax.scatter(pts[:, 0], pts[:, 1], s=1.5, alpha=0.25, color=COLORS[name], lw=0, rasterized=False)
+        ellipse(ax, s["theory_mean"], s["theory_cov"], color="0.55", lw=2.6, label="exact theory (1σ, 2σ)")
+        ellipse(ax, s["mean"], s["cov"], color="k", lw=0.9, ls="--", label="simulation")
         if extra and name == "SGD":
-            ellipse(ax, s["theory_mean"], extra["cov"], color="darkorange", lw=1.2, ls=":",
+            ellipse(ax, s["theory_mean"], extra["cov"], color=PALETTE[7], lw=1.4, ls=":",
                     label=extra["label"])
         ax.set(xlim=(lo[0] - pad[0], hi[0] + pad[0]), ylim=(lo[1] - pad[1], hi[1] + pad[1]),
-               xlabel=r"$\theta_1$", ylabel=r"$\theta_2$", title=s["label"])
+               xlabel=r"$\theta_1$", ylabel=r"$\theta_2$" if name == names[0] else None,
+               title=s["label"].split(", dt =")[0])
         ax.set_aspect("equal", adjustable="box")
-        ax.legend(loc="upper right", fontsize=7)
-    ax = axes[-1]
-    width = 0.25
+    handles, labels = axes[0].get_legend_handles_labels()
+    ax, tail = fig.add_subplot(gs[1, :4]), fig.add_subplot(gs[1, 4:])
+    width = 0.22
+    groups = [r"Var $\theta_1$", r"Var $\theta_2$", r"Cov $\theta_1\theta_2$"]
     for k, name in enumerate(names):
         s = data["schemes"][name]
-        sim = np.diag(s["cov"])
-        th = np.diag(s["theory_cov"])
-        pos = np.arange(len(sim)) + (k - 1) * width
-        ax.bar(pos, sim / th, width, yerr=2 * np.diag(s["cov_se"]) / th, capsize=3,
-               color=COLORS[name], label=f"{name} (kurtosis {max(s['kurtosis']):.0f})")
+        cov, th, se = (np.asarray(s[key]) for key in ("cov", "theory_cov", "cov_se"))
+        sim = np.array([cov[0, 0], cov[1, 1], cov[0, 1]])
+        ref = np.array([th[0, 0], th[1, 1], th[0, 1]])
+        err = np.array([se[0, 0], se[1, 1], se[0, 1]])
+        pos = np.arange(3) + (k - 1) * width
+        excess = ", ".join(f"{v - 3:+.1f}".replace("-0.0", "0.0").replace("+0.0", "0.0") for v in s["kurtosis"])
+        ax.bar(pos, sim / ref, width, yerr=err / np.abs(ref), color=COLORS[name],
+               label=f"{name} (excess kurtosis {excess})")
+    if extra:
+        s, ex = data["schemes"]["SGD"], np.asarray(extra["cov"])
+        cov = np.asarray(s["cov"])
+        ratio = np.array([cov[0, 0] / ex[0, 0], cov[1, 1] / ex[1, 1]])  # variances only
+        ax.bar(np.arange(2) + 2 * width, ratio, width, color="white", edgecolor=COLORS["SGD"], hatch="////",
+               label=f"SGD / {extra['label']}")
+        for x, r in zip(np.arange(2) + 2 * width, ratio):
+            ax.text(x, float(np.clip(r, 0.82, 1.25)), f"{r:.2f}", ha="center", va="bottom", fontsize=6.5,
+                    bbox=dict(fc="white", ec="none", pad=0.5))
     ax.axhline(1.0, color="k", lw=0.8)
-    ax.set(xticks=range(len(sim)), xticklabels=[fr"Var $\theta_{i + 1}$" for i in range(len(sim))],
-           ylabel="simulated / theory  (±2 s.e.)", title="variances against theory",
-           ylim=(0.85, 1.15))
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.suptitle(title + "\nLangevin at the temperature that gives SGD's mean excess loss",
-                 fontsize=10, y=1.06)
+    ax.set_xticks(np.arange(3) + width / 2, groups)
+    ax.set(ylabel=f"simulated / theory ({SE})", title="moments against theory", ylim=(0.8, 1.32))
+    h2, l2 = ax.get_legend_handles_labels()
+    fig.legend(handles + h2, labels + l2, loc="outside lower center", ncol=3, fontsize=6.5)
+    for k, name in enumerate(names):
+        pts = data[f"samples_{name}"]
+        r = np.sort(np.linalg.norm(pts - pts.mean(axis=0), axis=1))
+        surv = 1 - np.arange(r.size) / r.size
+        tail.loglog(r / np.sqrt(np.mean(r**2)), surv, color=COLORS[name], ls=DASHES[k], lw=1.2, label=name)
+    tail.set(xlabel=r"$|\theta - \bar\theta|$ / rms", ylabel="P(larger)", title=f"tails ({len(r)} samples)",
+             ylim=(1 / len(r), 1.1), xlim=(0.1, None))
+    tail.legend(fontsize=6.5, loc="lower left")
+    log_ticks(tail, "x")
+    log_ticks(tail, "y", [1e-3, 1e-2, 0.1, 1])
+    letter(axes + [ax, tail])
     save(fig, path)

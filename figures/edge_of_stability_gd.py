@@ -2,7 +2,7 @@
 stability (Cohen et al., ICLR 2021)."""
 import landscape_sde as lsde
 from analysis.curvature import sharpness
-from figures._style import edge_panels, plt, save
+from figures._style import edge_panels, letter, log_ticks, plt, save
 from models.deep_linear import DeepLinearNetwork
 
 CONFIG = dict(depth=20, width=50, data_seed=0, init_seed=0, lrs=[4e-4, 2.5e-4],
@@ -27,11 +27,10 @@ def compute(config):
 
 
 def plot(data, path):
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 2.8))
     edge_panels(axes, data)
-    axes[0].set_title("GD: sharpness rises to 2/η (dotted) and hovers there")
-    axes[1].set_title("while the loss keeps falling, non-monotonically")
-    c = data["config"]
-    fig.suptitle(f"Deep linear network, {c['depth']} layers of {c['width']}×{c['width']}, "
-                 "X = √50·Q, Y = X Aᵀ (Lanczos on exact HVPs)", fontsize=10)
+    axes[0].set_title("sharpness × η/2 (GD)")
+    axes[1].set_title("training loss")
+    log_ticks(axes[1], "y", [200, 300, 500, 1000])
+    letter(axes)
     save(fig, path)

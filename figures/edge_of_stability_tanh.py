@@ -3,7 +3,7 @@ and at the larger step the edge of stability, ηS/2 ≈ 1 (Cohen et al., ICLR 20
 2/η < S₀ a catapult first drops the sharpness far below the edge."""
 import landscape_sde as lsde
 from analysis.curvature import sharpness
-from figures._style import edge_panels, plt, save
+from figures._style import edge_panels, letter, plt, save
 from models.tanh_network import TanhNetwork
 
 CONFIG = dict(width=100, degree=3, n_samples=20, init_seed=0, lrs=[0.05, 0.06, 0.08],
@@ -27,11 +27,9 @@ def compute(config):
 
 
 def plot(data, path):
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 2.8))
     edge_panels(axes, data)
-    axes[0].set_title(f"GD from S₀ = {data['initial_sharpness']:.1f}: dotted lines 2/η")
+    axes[0].set_title(f"sharpness × η/2 from S₀ = {data['initial_sharpness']:.1f}")
     axes[1].set_title("training loss")
-    c = data["config"]
-    fig.suptitle(f"Tanh network 1→{c['width']}→1 on T_{c['degree']} at {c['n_samples']} Chebyshev "
-                 "nodes (exact HVPs)", fontsize=10)
+    letter(axes)
     save(fig, path)

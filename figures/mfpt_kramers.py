@@ -68,5 +68,4 @@ def plot(data, path):
     e.semilogy(bt, np.abs(data["tau_solver"] / data["tau_quad"] - 1), "o-", color="C0")
     e.set(xlabel="barrier / T", ylabel="|τ_solver / τ_exact − 1|  (O(h²) grid error)",
           title=f"1-D solver against quadrature ({c['cells_1d']} cells, h = {4 / c['cells_1d']:.4f})")
-    fig.tight_layout()
     save(fig, path)

@@ -3,7 +3,7 @@ import numpy as np
 
 import landscape_sde as lsde
 from analysis import noise_scale as ns
-from figures._style import plt, save
+from figures._style import CYCLE, DASHES, SE, band, letter, plt, save
 from models.deep_linear import DeepLinearNetwork
 
 CONFIG = dict(widths=[4, 4, 4, 4], n_samples=256, n_test=2048, noise=1.0, lr=0.04, batch_size=8,
@@ -37,33 +37,32 @@ def compute(config):
     return out
 
 
-STYLE = {"decay": ("η decay ÷2 per stage, b = 8", "C0"),
-         "growth": ("b growth ≈ ×2 per stage, η fixed", "C3"),
-         "constant": ("constant η, b (no decay)", "0.5")}
+STYLE = {"decay": ("η decay ÷2 per stage, b = 8", CYCLE[0]),
+         "growth": ("b growth ≈ ×2 per stage, η fixed", CYCLE[1]),
+         "constant": ("constant η, b (no decay)", "0.45")}
 
 
 def plot(data, path):
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    for name, (lab, col) in STYLE.items():
+    """Means over replicas ±1 s.e.; the y-axes are zoomed on the late, converged region (the
+    first epochs lie above the top), where the schedules differ."""
+    fig, axes = plt.subplots(1, 3, figsize=(7.2, 2.9))
+    for k, (name, (lab, col)) in enumerate(STYLE.items()):
         ep, up = data[f"{name}_epochs"], data[f"{name}_updates"]
-        for ax, key in ((axes[0], "train"), (axes[1], "test")):
-            m, se = data[f"{name}_{key}"], data[f"{name}_{key}_se"]
-            ax.plot(ep, m, "-", color=col, lw=1.5, label=f"{lab} ({data[f'{name}_n_updates']} updates)")
-            ax.fill_between(ep, m - 2 * se, m + 2 * se, color=col, alpha=0.25, lw=0)
-        axes[2].plot(up, data[f"{name}_train"], "-", color=col, lw=1.5, label=lab)
+        for ax, x, key in ((axes[0], ep, "train"), (axes[1], ep, "test"), (axes[2], up, "train")):
+            band(ax, x, data[f"{name}_{key}"], data[f"{name}_{key}_se"], color=col, ls=DASHES[k], lw=1.2,
+                 label=f"{lab} ({data[f'{name}_n_updates']} updates)")
+
     def limits(key):  # the late-time region, where the schedules differ
         lo = min(np.min(data[f"{n}_{key}"]) for n in STYLE)
         return lo - 0.01 * abs(lo), lo + 4 * (np.max(data[f"constant_{key}"][-3:]) - lo) + 1e-3
 
+    axes[1].axhline(data["noise_floor"], color="k", ls=":", lw=1, label="noise floor (Bayes test loss)")
     for ax, what, key in ((axes[0], "training", "train"), (axes[1], "test", "test")):
-        ax.set(xlabel="epoch", ylabel=f"{what} loss (mean ± 2 SE)", title=f"{what} loss per epoch",
+        ax.set(xlabel="epoch", ylabel=f"{what} loss ({SE}, zoomed)", title=f"{what} loss per epoch",
                ylim=limits(key))
-    axes[0].legend(fontsize=7)
-    axes[2].set(xlabel="updates", ylabel="training loss", title="training loss per update",
+    axes[2].set(xlabel="updates", ylabel=f"training loss ({SE}, zoomed)", title="training loss per update",
                 ylim=limits("train"))
-    g1 = ", ".join(f"{x:.2f}" for x in data["g_decay"])
-    g2 = ", ".join(f"{x:.2f}" for x in data["g_growth"])
-    bs = ", ".join(str(int(b)) for b in data["batch_sizes"])
-    fig.suptitle(f"Teacher-student deep linear regression: noise scale g = η(N/b − 1) = {g1} (η decay) "
-                 f"vs {g2} (b = {bs})", fontsize=10)
+    h, l = axes[1].get_legend_handles_labels()
+    fig.legend(h, l, loc="outside lower center", ncol=2, fontsize=7)
+    letter(axes)
     save(fig, path)

@@ -97,5 +97,4 @@ def plot(data, path):
     b.set(xscale="log", xlabel="learning rate η", ylabel="entropy production σ (per unit SDE time)",
           title="Entropy production of the stationary state")
     b.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
     save(fig, path)

@@ -1,10 +1,17 @@
-"""Effective temperature T_eff = ⟨θ·∇L⟩/tr H of SGD on a quadratic against the noise scale g."""
+"""Effective temperature T_eff = ⟨θ·∇L⟩/tr H of SGD on a quadratic against the noise scale g.
+
+T_eff is the temperature of an isotropic covariance S = T·I with the same ⟨θ·∇L⟩ = tr(HS) (the
+"isotropic" convention; the stationary figures' Langevin temperature tr(HS)/dim is the
+equipartition one, S = T·H⁻¹). Under additive noise T_eff/T_SME depends on η only, so panel (b)
+plots it against η: one point per b (slightly offset), the exact discrete-Lyapunov value and
+its O(η²) expansion as lines through the stored per-η values. Errors ±1 s.e. (batch means).
+"""
 import numpy as np
 
 import landscape_sde as lsde
 from analysis import fdr
 from analysis.noise_scale import noise_scale
-from figures._style import plt, save
+from figures._style import CYCLE, MARKERS, SE, letter, log_ticks, plt, save
 from landscape_sde.noise import batch_noise_factor
 from models import Quadratic
 
@@ -38,33 +45,38 @@ def compute(config):
 
 
 def plot(data, path):
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.0))
     g = data["g"]
     gg = np.geomspace(g.min() / 1.5, g.max() * 1.5, 50)
-    axes[0].plot(gg, data["sme_slope"] * gg, "k-", lw=1,
-                 label="SME: η tr Σ_b/(2 tr H) = g tr C/(2(N−1) tr H)")
-    for k, lr in enumerate(np.unique(data["lr"])):
+    axes[0].plot(gg, data["sme_slope"] * gg, "k-", lw=1, label="SME: g tr C/(2(N−1) tr H)")
+    lrs = np.unique(data["lr"])
+    bs = np.unique(data["b"])
+    for k, lr in enumerate(lrs):
         m = data["lr"] == lr
-        col = f"C{k}"
+        col = CYCLE[k]
         axes[0].errorbar(g[m], data["T_dissipation"][m], data["T_dissipation_se"][m], fmt="o",
-                         color=col, mfc="none", ms=6, label=f"η = {lr:g}: ⟨θ·∇L⟩/tr H")
+                         color=col, mfc="none", ms=5, label=f"η = {lr:g}")
         axes[0].errorbar(g[m], data["T_fluctuation"][m], data["T_fluctuation_se"][m], fmt="x",
-                         color=col, ms=6)
-        axes[0].plot(g[m], data["T_exact"][m], "_", color=col, ms=14, mew=2)
-        axes[1].errorbar(g[m], data["T_fluctuation"][m] / data["T_sme"][m],
-                         data["T_fluctuation_se"][m] / data["T_sme"][m], fmt="x", color=col, ms=6,
-                         label=f"η = {lr:g}")
-        axes[1].plot(g[m], data["T_exact"][m] / data["T_sme"][m], "_", color=col, ms=14, mew=2)
-        axes[1].plot(g[m], data["T_second_order"][m] / data["T_sme"][m], ".", color=col, ms=4)
-    axes[1].plot(gg, np.ones_like(gg), "k-", lw=1)
-    axes[0].set(xscale="log", yscale="log", xlabel="noise scale g = η(N/b − 1)", ylabel="T_eff",
-                title="o dissipation, x fluctuation, — exact (discrete Lyapunov)")
-    axes[0].legend(fontsize=7)
-    axes[1].set(xscale="log", xlabel="noise scale g", ylabel="T_eff / T_SME", ylim=(0.9, None),
-                title="SGD runs hotter than its SME: — exact, · to O(η²)")
-    axes[1].legend(fontsize=7, loc="upper left", title="x: (η/2)⟨‖g_B‖²⟩/(tr H·T_SME)",
-                   title_fontsize=7)
-    fig.suptitle("Quadratic with additive noise, N = 16: T_eff collapses onto g for small η "
-                 "(the SME depends on η, b only through g); the discrete correction grows with η",
-                 fontsize=10)
+                         color=col, ms=5)
+        axes[0].plot(g[m], data["T_exact"][m], "s", color=col, mfc="none", ms=7, mew=0.8)
+    for j, b in enumerate(bs):
+        m = data["b"] == b
+        x = data["lr"][m] * 1.04 ** (j - (len(bs) - 1) / 2)
+        axes[1].errorbar(x, data["T_dissipation"][m] / data["T_sme"][m],
+                         data["T_dissipation_se"][m] / data["T_sme"][m], fmt=MARKERS[j], color=CYCLE[j],
+                         ms=3.5, ls="none", label=f"b = {int(b)}")
+    first = np.array([np.nonzero(data["lr"] == lr)[0][0] for lr in lrs])
+    axes[1].plot(lrs, data["T_exact"][first] / data["T_sme"][first], "k-", lw=1, label="exact (Lyapunov)")
+    axes[1].plot(lrs, data["T_second_order"][first] / data["T_sme"][first], "k--", lw=1, label="to O(η²)")
+    axes[1].axhline(1, color="k", ls=":", lw=0.8)
+    axes[0].set(xscale="log", yscale="log", xlabel="noise scale g = η(N/b − 1)", ylabel=r"$T_{eff}$",
+                title="o dissipation, x fluctuation, □ exact")
+    axes[0].legend(fontsize=6.5)
+    axes[1].set(xscale="log", xlabel="learning rate η", ylabel=r"$T_{eff}/T_{SME}$ (dissipation)",
+                title=f"SGD runs hotter than its SME ({SE})")
+    log_ticks(axes[0], "x")
+    log_ticks(axes[0], "y")
+    log_ticks(axes[1], "x", lrs)
+    axes[1].legend(fontsize=6.5, loc="upper left")
+    letter(axes)
     save(fig, path)

@@ -1,10 +1,16 @@
 """Configurational and kinetic temperature against the time step: BAOAB, the Euler-type
-underdamped step and overdamped Euler-Maruyama / Leimkuhler-Matthews, with exact lines."""
+underdamped step and overdamped Euler-Maruyama / Leimkuhler-Matthews, with exact lines.
+
+Points: ensembles (``n_replicas`` replicas in panels a and b, ``well_replicas`` time averages in
+c), ±1 s.e. Lines: the exact discrete stationary values (Lyapunov equations of each linear
+map). ``dt`` is the step of each scheme's own SDE: overdamped and underdamped time units
+differ. m = 1.
+"""
 import numpy as np
 import scipy.linalg
 
 import landscape_sde as lsde
-from figures._style import plt, save
+from figures._style import CYCLE, MARKERS, SE, letter, plt, save
 from models import DoubleWell, Quadratic
 
 CONFIG = dict(temperature=0.5, friction=1.0, curvature=1.0,
@@ -94,34 +100,31 @@ def compute(config):
 
 def plot(data, path):
     c = data["config"]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    for name, col in SCHEMES.items():
+    fig, axes = plt.subplots(1, 3, figsize=(7.2, 2.9))
+    for k, (name, _) in enumerate(SCHEMES.items()):
+        col = CYCLE[k]
         for ax, key in ((axes[0], "conf"), (axes[1], "kin")):
             if np.all(np.isnan(data[f"{name}_exact_{key}"])):
                 continue
             ax.plot(data["dt_fine"], data[f"{name}_exact_{key}"], color=col, lw=1,
                     label=f"{LABELS[name]} (exact)")
             ax.errorbar(data[f"{name}_dt"], data[f"{name}_{key}"], yerr=data[f"{name}_{key}_se"],
-                        fmt="o", ms=3.5, color=col, capsize=2)
+                        fmt=MARKERS[k], ms=3.5, color=col, capsize=2)
         axes[2].errorbar(data["well_dts"], data[f"{name}_well_err"], yerr=data[f"{name}_well_se"],
-                         fmt="o-", ms=3.5, color=col, capsize=2, label=LABELS[name])
+                         fmt=MARKERS[k] + "-", ms=3.5, color=col, capsize=2, label=LABELS[name])
     axes[0].set(xlabel="time step dt", ylabel="h⟨θ²⟩ / T", ylim=(0.8, 2.0),
-                title=f"(a) harmonic well h = {c['curvature']}: configurations")
+                title=f"harmonic well, h = {c['curvature']}")
     axes[1].set(xlabel="time step dt", ylabel="m⟨v²⟩ / T", ylim=(0.0, 1.6),
-                title="(b) kinetic temperature (underdamped)")
+                title="kinetic temperature")
     axes[2].axhline(0, color="black", lw=0.8)
-    axes[2].set(xscale="log", xlabel="time step dt (points missing: unstable)",
-                ylabel="relative bias of ⟨x²⟩",
-                title=f"(c) double well, barrier {c['well_barrier']}: ⟨x²⟩ vs Boltzmann")
+    axes[2].set(xscale="log", xlabel="time step dt (missing: unstable)",
+                ylabel=f"relative bias of ⟨x²⟩ ({SE})",
+                title=f"double well, barrier {c['well_barrier']}")
     axes[2].set_xticks(data["well_dts"], [f"{d:g}" for d in data["well_dts"]])
     axes[2].minorticks_off()
     for ax in axes[:2]:
         ax.axhline(1, color="gray", lw=0.6, ls=":")
-    axes[0].legend(fontsize=7, loc="upper left")
-    axes[2].legend(fontsize=7)
-    fig.suptitle(f"T = {c['temperature']}, γ = {c['friction']}, m = 1. Points: ensembles "
-                 f"({c['n_replicas']} replicas in (a, b), {c['well_replicas']} time averages in "
-                 "(c)), bars ±1 standard error.\nLines: exact discrete stationary values "
-                 "(Lyapunov equations of each linear map). dt is the step of each scheme's own SDE "
-                 "(overdamped and underdamped time units differ).", fontsize=8, y=1.04)
+    h, l = axes[2].get_legend_handles_labels()
+    fig.legend(h, l, loc="outside lower center", ncol=4, fontsize=7)
+    letter(axes)
     save(fig, path)

@@ -3,7 +3,7 @@ import numpy as np
 
 import landscape_sde as lsde
 from analysis.effective_loss import adiabatic_sgd_loss, sgd_loss
-from figures._style import plt, save
+from figures._style import CYCLE, DASHES, letter, plt, save
 from landscape_sde.fokker_planck import FokkerPlanck, Grid
 from models import FiniteSumValley
 
@@ -31,19 +31,31 @@ def compute(config):
 
 
 def plot(data, path):
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    order = np.argsort(data["flatness"])
+    """(a) L_SGD against flatness; (b) the collapse L_SGD/Δ against ln F, slope −(κ − 1) for every
+    (η, b); (c) the residual (FP − adiabatic)/Δ: the beyond-adiabatic correction; (d) L_SGD(x)."""
+    fig, axes = plt.subplots(2, 2, figsize=(7.2, 5.2))
+    axes = axes.ravel()
+    F = np.asarray(data["flatness"])
+    order = np.argsort(F)
+    lnF = np.log(F[order])
     for k, run in enumerate(data["runs"]):
-        lab = f"η = {run['lr']:g}, b = {run['batch_size']}  (Δ = {run['delta']:.3g})"
-        line, = axes[0].plot(data["flatness"][order], data[f"sgd_loss_{k}"][order], lw=2, label=lab)
-        axes[0].plot(data["flatness"][order], data[f"theory_{k}"][order], "k:", lw=1)
-        axes[1].plot(data["x"], data[f"sgd_loss_{k}"], color=line.get_color(), lw=2)
-    axes[0].set(xlabel=r"flatness $F = \lambda^{-1/2}$", ylabel=r"$L_{SGD}$ on the valley floor",
-                title=r"FP of SGD's SME (solid) vs $-(\kappa-1)\Delta\ln F$ (dotted)")
-    axes[0].legend(fontsize=7)
-    axes[1].set(xlabel="x (along the valley)", ylabel=r"$L_{SGD}(x)$",
-                title="effective loss along the valley: lowest where flattest (x = π)")
-    fig.suptitle(r"Finite-sum valley, SGD noise $\kappa = \sigma_y^2/\sigma_x^2 = 4$: "
-                 r"$L_{SGD}$ grows with η and with smaller b ($\Delta = \frac{\eta}{2} c_b \sigma_y^2$)",
-                 fontsize=10)
+        d = run["delta"]
+        sim, th = np.asarray(data[f"sgd_loss_{k}"])[order], np.asarray(data[f"theory_{k}"])[order]
+        kw = dict(color=CYCLE[k], ls=DASHES[k], lw=1.3)
+        axes[0].plot(F[order], sim, label=f"η = {run['lr']:g}, b = {run['batch_size']} (Δ = {d:.3g})", **kw)
+        axes[0].plot(F[order], th, "k:", lw=0.8)
+        axes[1].plot(lnF, sim / d, **kw)
+        axes[2].plot(lnF, (sim - th) / d, **kw)
+        axes[3].plot(data["x"], data[f"sgd_loss_{k}"], **kw)
+    kappa = data["runs"][0]["kappa"]
+    axes[1].plot(lnF, -(kappa - 1) * (lnF - lnF.max()), "k:", lw=1.2, label=f"slope −(κ−1) = {1 - kappa:g}")
+    axes[0].set(xlabel=r"flatness $F = \lambda^{-1/2}$", ylabel=r"$L_{SGD}$ on the floor",
+                title="FP of the SME (lines), adiabatic (dotted)")
+    axes[0].legend(fontsize=6.5)
+    axes[1].set(xlabel=r"$\ln F$", ylabel=r"$L_{SGD}/\Delta$", title="collapse")
+    axes[1].legend()
+    axes[2].axhline(0, color="k", lw=0.8)
+    axes[2].set(xlabel=r"$\ln F$", ylabel=r"(FP − adiabatic)/Δ", title="beyond-adiabatic residual")
+    axes[3].set(xlabel="x (along the valley)", ylabel=r"$L_{SGD}(x)$", title="lowest where flattest (x = π)")
+    letter(axes)
     save(fig, path)

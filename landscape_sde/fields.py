@@ -10,6 +10,7 @@ __all__ = ["losses", "gradients", "sample_covariances", "model_diffusions", "dif
 
 
 def _points(model, points):
+    _v.model(model)
     pts = _v.finite_array("points", points, ndim=2)
     if pts.shape[1] != model.dim:
         raise ValueError(f"points: expected shape (M, {model.dim}), got {pts.shape}")
@@ -56,4 +57,5 @@ def diffusion_of(model, scheme, points):
     ``T I`` for Langevin, ``(η/2) c_b C(θ)`` for the SME, the model's own ``D(θ)`` for
     ``AnisotropicLangevin``. Discrete maps (GD, SGD, ...) raise ``TypeError``.
     """
-    return scheme.diffusion(model, _points(model, points))
+    pts = _points(model, points)
+    return _v.scheme(scheme).diffusion(model, pts)

@@ -73,8 +73,12 @@ def hessian_eigenpairs(model, theta, k=1, method="auto", tol=1e-10, maxiter=None
         Relative accuracy of the Lanczos eigenvalues (ARPACK's ``tol``).
     rng : seed for the Lanczos start vector (reproducible results).
     """
+    _v.model(model)
     theta = _v.finite_array("theta", theta, shape=(model.dim,))
     k = _v.integer("k", k, low=1, high=max(1, model.dim - 1))
+    tol = _v.real("tol", tol, low=0.0)
+    if maxiter is not None:
+        maxiter = _v.integer("maxiter", maxiter, low=1)
     if method not in ("auto", "dense", "lanczos"):
         raise ValueError(f"method: expected 'auto', 'dense' or 'lanczos', got {method!r}")
     if method == "dense" or (method == "auto" and model.dim <= 500):

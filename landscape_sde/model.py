@@ -5,8 +5,8 @@ A model gives two views of the same mathematics:
 1. NumPy reference methods (:meth:`Model.loss`, :meth:`Model.sample_losses`,
    :meth:`Model.grad`, :meth:`Model.sample_grads`, :meth:`Model.hessian`, :meth:`Model.hvp`): plain, readable, used by analyses and by
    tests as the ground truth.
-2. Compiled kernels, module-level functions named ``{prefix}_{kernel}`` in the module that
-   :attr:`Model.kernels` names, each taking ``(theta, data, ...)`` where ``data`` is the tuple
+2. Compiled kernels, module-level functions declared in :attr:`Model.kernels`
+   (``KernelSpec.of(loss=..., grad=..., ...)``), each taking ``(theta, data, ...)`` where ``data`` is the tuple
    :attr:`Model.data`, and writing into a caller-allocated ``out``:
 
    ==================  ================================  =================================
@@ -21,12 +21,12 @@ A model gives two views of the same mathematics:
                                                          of ``ℓ_i`` over ``idx``
    ``diffusion``       ``(theta, data, out)``            diagonal of the model's own
                                                          Itô diffusion ``D(θ)`` (optional,
-                                                         ``KernelSpec(..., diffusion=True)``)
+                                                         ``KernelSpec.of(..., diffusion=f)``)
    ==================  ================================  =================================
 
    Kernels do no validation (that happens once, in Python, in the model's constructor) and
    never allocate on the hot path. The engine binds them into one compiled trajectory driver
-   per model (:mod:`landscape_sde._kernels.driver`).
+   per model (:mod:`landscape_sde._kernels.trajectory`).
 
 A potential ``U(θ)`` without data is the case ``N = 1``: every mini-batch is the full batch.
 """
@@ -39,24 +39,59 @@ import numpy as np
 __all__ = ["KernelSpec", "Model", "Potential", "check_kernels"]
 
 KERNEL_NAMES = ("loss", "grad", "batch_grad", "sample_grads", "hvp", "batch_hvp")
+DEFAULTED = ("batch_grad", "sample_grads", "batch_hvp")  # full-batch forms for potentials
 
 
 @dataclasses.dataclass(frozen=True)
 class KernelSpec:
-    """Where a model's compiled kernels live: ``{module}.{prefix}_{name}`` for each name."""
+    """Where a model's compiled kernels live.
+
+    Declare them by function reference, ``KernelSpec.of(loss=f, grad=g, hvp=h, ...)``, or, for
+    generated modules, by name: ``KernelSpec(module, prefix)`` finds ``{prefix}_{kernel}`` in
+    ``module``. ``batch_grad``, ``sample_grads`` and ``batch_hvp`` may be left out for a
+    potential (``N = 1``): the engine then uses the full-batch kernels for every batch
+    (:mod:`landscape_sde._kernels.defaults`).
+    """
 
     module: str
     prefix: str
     diffusion: bool = False
+    functions: tuple = ()  # ((kernel, compiled function), ...) when declared by reference
+
+    @classmethod
+    def of(cls, *, loss, grad, hvp, batch_grad=None, sample_grads=None, batch_hvp=None,
+           diffusion=None):
+        """Kernels by reference (each a :func:`landscape_sde.jit` function defined at module
+        level, so that the engine can import it)."""
+        given = dict(loss=loss, grad=grad, hvp=hvp, batch_grad=batch_grad,
+                     sample_grads=sample_grads, batch_hvp=batch_hvp, diffusion=diffusion)
+        functions = tuple((k, f) for k, f in given.items() if f is not None)
+        for k, f in functions:
+            if not hasattr(f, "py_func"):
+                raise TypeError(f"{k}: expected a compiled kernel (decorated with "
+                                f"landscape_sde.jit), got {f!r}")
+        py = loss.py_func
+        return cls(py.__module__, py.__name__.removesuffix("_loss"), diffusion is not None,
+                   functions)
 
     def names(self):
-        """Mapping kernel name -> attribute name in :attr:`module`."""
+        """Mapping kernel name -> ``(module, attribute)`` of every kernel the model defines."""
+        if self.functions:
+            return {k: (f.py_func.__module__, f.py_func.__name__) for k, f in self.functions}
+        module = importlib.import_module(self.module)
         names = KERNEL_NAMES + (("diffusion",) if self.diffusion else ())
-        return {k: f"{self.prefix}_{k}" for k in names}
+        return {k: (self.module, f"{self.prefix}_{k}") for k in names
+                if hasattr(module, f"{self.prefix}_{k}")}
 
     def get(self, name):
-        """The compiled kernel ``name`` (one of ``loss, grad, batch_grad, sample_grads, hvp``)."""
-        return getattr(importlib.import_module(self.module), self.names()[name])
+        """The compiled kernel ``name`` (one of :data:`KERNEL_NAMES` or ``diffusion``)."""
+        where = self.names().get(name)
+        if where is not None:
+            return getattr(importlib.import_module(where[0]), where[1])
+        if name in DEFAULTED:
+            from ._kernels.codegen import default_kernels
+            return getattr(default_kernels(self), name)
+        raise AttributeError(f"kernel: the model defines no {name!r} kernel")
 
 
 class Model(abc.ABC):

@@ -34,21 +34,21 @@ def batch_noise_factor(n_samples, batch_size, replace=False):
     """
     n = _v.integer("n_samples", n_samples, low=1)
     b = _v.integer("batch_size", batch_size, low=1, high=n)
-    if replace:
+    if _v.boolean("replace", replace):
         return 1.0 / b
     return 0.0 if n == 1 else (n - b) / (b * (n - 1))
 
 
 def per_sample_covariance(sample_grads):
     """``C = (1/N) Σ_i (g_i − ḡ)(g_i − ḡ)ᵀ`` from per-sample gradients of shape ``(N, dim)``."""
-    g = np.asarray(sample_grads, dtype=np.float64)
+    g = _v.finite_array("sample_grads", sample_grads, ndim=2)
     centred = g - g.mean(axis=0)
     return centred.T @ centred / g.shape[0]
 
 
 def minibatch_covariance(sample_grads, batch_size, replace=False):
     """``Σ_b = Cov g_B = c_b · C`` from per-sample gradients of shape ``(N, dim)``."""
-    g = np.asarray(sample_grads, dtype=np.float64)
+    g = _v.finite_array("sample_grads", sample_grads, ndim=2)
     return batch_noise_factor(g.shape[0], batch_size, replace) * per_sample_covariance(g)
 
 

@@ -36,7 +36,7 @@ def as_seed_sequence(rng=None):
     if isinstance(rng, np.random.Generator):
         return np.random.SeedSequence(rng.integers(0, 2**63, size=2, dtype=np.uint64).tolist())
     raise TypeError("rng: expected None, a non-negative int, a numpy SeedSequence or a numpy "
-                    f"Generator, got {type(rng).__name__}")
+                    f"Generator, got {type(rng).__name__} {rng!r}")
 
 
 def as_generator(rng=None):

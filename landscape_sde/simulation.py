@@ -13,9 +13,7 @@ from . import checks as _v
 from ._kernels.codegen import trajectory_module
 from ._kernels.layout import GRADIENTS, SAMPLERS, Carry, Loop, Out, Segment
 from .ensemble import Ensemble
-from .model import Model
 from .rng import as_seed_sequence, root_key
-from .schemes.base import Scheme
 from .streaming import Streaming
 
 __all__ = ["simulate", "plan_segments", "save_steps"]
@@ -65,6 +63,9 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
         ``(every, function, state)`` calls ``function(theta, values)`` with the named state
         of the scheme too (``scheme.observables(model)`` lists them; e.g. ``"velocity"``, the
         heavy-ball ``v_k = θ_k − θ_{k−1}`` of a scheme with momentum, or BAOAB's velocity).
+        A function that raises, or returns anything but one row of real numbers per replica,
+        stops the run with an error naming the observer and the step (of the function's own
+        exception type, chained to it; ``TypeError``/``ValueError`` for a bad result).
     stream : landscape_sde.Streaming, optional
         Accumulate statistics at the saved steps inside the compiled loop instead of storing
         trajectories (see :mod:`landscape_sde.streaming`): ``ensemble.stats`` holds them, and
@@ -78,11 +79,8 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
     -------
     Ensemble
     """
-    if not isinstance(model, Model):
-        raise TypeError(f"model: expected a landscape_sde.Model, got {type(model).__name__}")
-    if not isinstance(scheme, Scheme):
-        raise TypeError(f"scheme: expected a landscape_sde scheme (GD, SGD, Langevin, ...), "
-                        f"got {type(scheme).__name__}")
+    _v.model(model)
+    _v.scheme(scheme)
     n_steps = _v.integer("n_steps", n_steps, low=1)
     n_replicas = _v.integer("n_replicas", n_replicas, low=1)
     bound = _v.positive("divergence_bound", divergence_bound)
@@ -126,7 +124,8 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
             if seg.k1 % every == 0:
                 view = scheme.observe(field, model, current, state) if field else None
                 observations[name][0].append(seg.k1)
-                observations[name][1].append(_observe(fn, name, current, diverged_at < 0, view))
+                observations[name][1].append(_observe(fn, name, seg.k1, current, diverged_at < 0,
+                                                      view))
     if bar is not None:
         bar.close()
     # assemble
@@ -290,16 +289,32 @@ def _check_observers(observe, n_steps, scheme, model):
 
 
 # --- assemble ----------------------------------------------------------------------------
-def _observe(fn, name, theta, alive, view=None):
-    """Apply an observer to the live replicas; diverged ones get NaN. ``None`` once every
-    replica has diverged (the function is not called on an empty set)."""
+def _observe(fn, name, step, theta, alive, view=None):
+    """Apply an observer to the live replicas at ``step``; diverged ones get NaN. ``None``
+    once every replica has diverged (the function is not called on an empty set). An error
+    of the function, or a result that is not one row of real numbers per live replica, is
+    reported with the observer's name and the step."""
     if not alive.any():
         return None
-    values = np.asarray(fn(theta[alive]) if view is None else fn(theta[alive], view[alive]),
-                        dtype=np.float64)
+    where = f"observe[{name!r}]: at step {step}, the function"
+    try:
+        raw = fn(theta[alive]) if view is None else fn(theta[alive], view[alive])
+    except Exception as exc:  # same type where it takes a message, chained to the original
+        message = f"{where} raised {type(exc).__name__}: {exc}"
+        try:
+            error = type(exc)(message)
+        except Exception:  # noqa: BLE001 - a constructor that needs other arguments
+            error = RuntimeError(message)
+        raise error from exc
+    try:
+        values = _v.real_array(where, raw)
+    except TypeError as exc:
+        raise TypeError(f"{where} returned {type(raw).__name__} {_v.short_repr(raw)}; expected "
+                        "real numbers, one row per replica") from exc.__cause__
     if values.shape[:1] != (int(alive.sum()),):
-        raise ValueError(f"observe[{name!r}]: the function must return one row per replica, "
-                         f"got shape {values.shape} for {int(alive.sum())} replicas")
+        raise ValueError(f"{where} must return one row per replica, got "
+                         f"{type(raw).__name__} {_v.short_repr(raw)} of shape {values.shape} "
+                         f"for {int(alive.sum())} replicas")
     out = np.full((theta.shape[0],) + values.shape[1:], np.nan)
     out[alive] = values
     return out

@@ -48,6 +48,7 @@ import functools
 import hashlib
 import inspect
 import json
+import numbers
 import os
 import pickle
 import platform
@@ -142,11 +143,16 @@ def sweep(run_cell, grid, store, *, client=None, processes=None, seed=0, dims=No
         raise TypeError(f"run_cell: expected a callable, got {type(run_cell).__name__}")
     grid = _check_grid(grid)
     dims = _check_dims(dims, grid)
+    _check_signature(run_cell, grid)
     config = {} if config is None else config
     try:
-        config_text = json.dumps(config, sort_keys=True)
-    except TypeError as exc:
-        raise TypeError(f"config: expected a JSON-serialisable dict, got {config!r}") from exc
+        config_text = json.dumps(config, sort_keys=True) if isinstance(config, dict) else None
+    except TypeError:
+        config_text = None
+    if config_text is None:
+        raise TypeError(f"config: expected a JSON-serialisable dict, got {config!r}")
+    if not (seed is None or isinstance(seed, np.random.SeedSequence)):
+        seed = _v.integer("seed", seed, low=0)
     if processes is not None:
         processes = _v.integer("processes", processes, low=1)
     if client is not None and processes is not None:
@@ -727,18 +733,40 @@ class _Writer:
 
 
 # --- argument checks --------------------------------------------------------------------------
+#: names a grid axis cannot take: the cell's seed argument and the store's own variables
+RESERVED = ("rng", "status", "seconds", "error")
+
+
+def _value_kind(value):
+    if isinstance(value, (bool, np.bool_)):
+        return "boolean"
+    if isinstance(value, numbers.Number):
+        return "number"
+    return "string" if isinstance(value, str) else type(value).__name__
+
+
 def _check_grid(grid):
     if not isinstance(grid, dict) or not grid:
         raise TypeError(f"grid: expected a non-empty dict {{axis: values}}, got {grid!r}")
     out = {}
     for name, values in grid.items():
-        if not isinstance(name, str) or not name.isidentifier() or name == "rng":
-            raise ValueError(f"grid: axis names must be identifiers other than 'rng', got {name!r}")
+        if not isinstance(name, str) or not name.isidentifier() or name in RESERVED:
+            raise ValueError(f"grid: axis names must be identifiers other than {RESERVED}, got "
+                             f"{name!r}")
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise TypeError(f"grid[{name!r}]: expected a non-empty 1-D sequence of numbers or "
+                            f"strings, got {values!r}")
+        kinds = {_value_kind(v) for v in values} if not isinstance(values, np.ndarray) else set()
+        if len(kinds) > 1:  # NumPy would turn the numbers into strings
+            raise ValueError(f"grid[{name!r}]: values must be all numbers or all strings, got "
+                             f"{sorted(kinds)} in {list(values)!r}")
         arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values)
         if arr.ndim != 1 or arr.size == 0 or not (np.issubdtype(arr.dtype, np.number)
                                                   or arr.dtype.kind in "bU"):
             raise ValueError(f"grid[{name!r}]: expected a non-empty 1-D sequence of numbers or "
                              f"strings, got {values!r}")
+        if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+            raise ValueError(f"grid[{name!r}]: values must be finite, got {arr.tolist()}")
         if np.unique(arr).size != arr.size:
             raise ValueError(f"grid[{name!r}]: values must be distinct, got {arr.tolist()}")
         out[name] = arr
@@ -759,6 +787,23 @@ def _check_dims(dims, grid):
                              f"grid axes {list(grid)}, got {clash}")
         out[name] = ds
     return out
+
+
+def _check_signature(run_cell, grid):
+    """``run_cell`` must accept one keyword per grid axis (and ``rng`` when it takes it)."""
+    try:
+        signature = inspect.signature(run_cell)
+    except (TypeError, ValueError):  # builtins without a signature: nothing to check
+        return
+    kwargs = {name: _scalar(values[0]) for name, values in grid.items()}
+    if _accepts_rng(run_cell):
+        kwargs["rng"] = None
+    try:
+        signature.bind(**kwargs)
+    except TypeError as exc:
+        raise TypeError(f"run_cell: cannot be called with the grid axes {list(grid)} as keyword "
+                        f"arguments{' and rng' if 'rng' in kwargs else ''}: {exc} (its signature "
+                        f"is {signature})") from None
 
 
 def _scalar(value):

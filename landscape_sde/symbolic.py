@@ -115,7 +115,7 @@ def _body(exprs, lines_for_result, indent="    "):
 
 
 def _kernel_source(loss, params, data_syms, v_syms, diffusion=None):
-    """Source of the per-sample helpers and the five kernels (six with a diffusion), in
+    """Source of the per-sample helpers and the six kernels (seven with a diffusion), in
     canonical symbols ``_t{i}`` (parameters), ``_d{k}`` (data) and ``_v{i}`` (HVP direction)."""
     d = len(params)
     grad = [sp.diff(loss, p) for p in params]
@@ -215,9 +215,10 @@ class SymbolicModel(Model):
         return f"SymbolicModel[{sp.sstr(self.expr)}]"
 
 
-def _check_symbols(expr, params, data_symbols):
+def _check_symbols(expr, params, data_symbols, name="loss"):
     if isinstance(expr, (sp.MatrixBase, list, tuple)) or not isinstance(expr, sp.Expr):
-        raise TypeError(f"loss: expected a scalar SymPy expression, got {type(expr).__name__}")
+        raise TypeError(f"{name}: expected a scalar SymPy expression, got {type(expr).__name__} "
+                        f"{expr!r}")
     params = tuple(params) if isinstance(params, (list, tuple)) else (params,)
     if not params or not all(isinstance(p, sp.Symbol) for p in params):
         raise TypeError(f"params: expected a non-empty sequence of SymPy symbols, got {params!r}")
@@ -226,12 +227,30 @@ def _check_symbols(expr, params, data_symbols):
         raise ValueError(f"params/data: symbols must be distinct, got {seen}")
     free = expr.free_symbols - set(seen)
     if free:
-        raise ValueError(f"loss: free symbols {sorted(map(str, free))} are neither parameters "
+        raise ValueError(f"{name}: free symbols {sorted(map(str, free))} are neither parameters "
                          f"{[str(p) for p in params]} nor data "
                          f"{[str(s) for s in data_symbols]}")
     if not all(s.is_real is not False for s in seen):
-        raise ValueError("params/data: symbols must be real")
+        raise ValueError(f"params/data: symbols must be real, got {[s for s in seen if s.is_real is False]}")
+    _check_compilable(name, expr)
     return params
+
+
+def _check_compilable(name, expr):
+    """Refuse, when the model is built, what the kernels cannot compute: complex constants
+    and functions the code printer has no real ``math`` translation for (undefined functions,
+    ``besselj``, ...), naming them (otherwise SymPy or numba fails later, deep inside)."""
+    if expr.has(sp.I) or any(n.is_real is False for n in expr.atoms(sp.Number)):
+        raise ValueError(f"{name}: complex constants are not supported (models are real), "
+                         f"got {expr} (contains I)")
+    printer = _Printer()
+    for f in sorted(expr.atoms(sp.Function), key=sp.default_sort_key):
+        try:
+            printer.doprint(f)
+        except Exception:  # noqa: BLE001 - any printer failure means "cannot be compiled"
+            raise ValueError(f"{name}: the function {f.func} (in {f}) cannot be compiled; "
+                             "expected an expression of Python's math functions (exp, log, "
+                             "sin, tanh, sqrt, Abs, ...) and powers, got " + sp.sstr(expr)) from None
 
 
 def finite_sum(loss, params, data):
@@ -252,7 +271,8 @@ def finite_sum(loss, params, data):
     SymbolicModel
     """
     if not isinstance(data, dict) or not data:
-        raise TypeError("data: expected a non-empty dict {symbol or tuple of symbols: array}")
+        raise TypeError("data: expected a non-empty dict {symbol or tuple of symbols: array}, "
+                        f"got {_v.short_repr(data)}")
     syms, arrays = [], []
     for key, value in data.items():
         keys = tuple(key) if isinstance(key, (tuple, list)) else (key,)
@@ -289,5 +309,8 @@ def potential(expr, params, diffusion=None):
             raise ValueError(f"diffusion: expected {len(params)} expressions (one per "
                              f"parameter), got {len(diffusion)}")
         for e in diffusion:
-            _check_symbols(e, params, ())
+            _check_symbols(e, params, (), "diffusion")
+            if e.is_negative:
+                raise ValueError(f"diffusion: each entry of D(θ) must be >= 0, got {e} "
+                                 f"in {diffusion}")
     return SymbolicModel(expr, params, (), [np.zeros(1)], diffusion)

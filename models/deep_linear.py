@@ -18,6 +18,17 @@ from landscape_sde.rng import as_seed_sequence
 __all__ = ["DeepLinearNetwork"]
 
 
+def _check_widths(widths, name="widths"):
+    """A sequence of at least two positive integer layer widths ``[d_in, ..., d_out]``."""
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
+        raise TypeError(f"{name}: expected a sequence of layer widths [d_in, ..., d_out], got "
+                        f"{widths!r}")
+    out = tuple(_v.integer(f"{name}[{i}]", w, low=1) for i, w in enumerate(widths))
+    if len(out) < 2:
+        raise ValueError(f"{name}: expected at least [d_in, d_out], got {widths!r}")
+    return out
+
+
 class DeepLinearNetwork(Model):
     """Deep linear network with MSE loss.
 
@@ -31,14 +42,16 @@ class DeepLinearNetwork(Model):
         Targets.
     """
 
-    kernels = KernelSpec(__name__, "dln")
 
     def __init__(self, widths, X, Y):
-        self.widths = tuple(_v.integer(f"widths[{i}]", w, low=1) for i, w in enumerate(widths))
-        if len(self.widths) < 2:
-            raise ValueError(f"widths: expected at least [d_in, d_out], got {widths!r}")
-        self.X = _v.finite_array("X", X, shape=(None, self.widths[0]))
-        self.Y = _v.finite_array("Y", Y, shape=(self.X.shape[0], self.widths[-1]))
+        self.widths = _check_widths(widths)
+        self.X = _v.finite_array("X", X, ndim=2)
+        self.Y = _v.finite_array("Y", Y, shape=(self.X.shape[0], None))
+        for arr, name, end in ((self.X, "X", 0), (self.Y, "Y", -1)):
+            if arr.shape[1] != self.widths[end]:
+                raise ValueError(f"widths: widths[{end}] = {self.widths[end]} must equal the "
+                                 f"number of columns of {name}, {arr.shape[1]}; got widths="
+                                 f"{list(self.widths)} and {name} of shape {arr.shape}")
         self.n_samples = self.X.shape[0]
         sizes = [a * b for a, b in zip(self.widths[1:], self.widths[:-1])]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -54,8 +67,12 @@ class DeepLinearNetwork(Model):
         (default: the student's), Xavier-normal; targets ``y = teacher(x) + noise · ε``.
         ``n_test`` held-out samples from the same teacher go to ``test_X``, ``test_Y``."""
         gen = np.random.default_rng(as_seed_sequence(rng))
-        widths = list(widths)
-        teacher = list(teacher_widths or widths)
+        widths = list(_check_widths(widths))
+        teacher = list(widths if teacher_widths is None else
+                       _check_widths(teacher_widths, "teacher_widths"))
+        if (teacher[0], teacher[-1]) != (widths[0], widths[-1]):
+            raise ValueError(f"teacher_widths: expected the student's input and output widths "
+                             f"{widths[0]} and {widths[-1]} at the ends, got {teacher}")
         n = _v.integer("n_samples", n_samples, low=1) + _v.integer("n_test", n_test, low=0)
         X = gen.standard_normal((n, widths[0]))
         T = np.eye(teacher[0])
@@ -266,3 +283,6 @@ def dln_hvp(theta, data, v, out):
     xt, yt, widths, offsets = data
     scratch = np.empty(theta.shape[0])
     _backprop(theta, xt, yt, widths, offsets, scratch, v, out)
+
+
+DeepLinearNetwork.kernels = KernelSpec.of(loss=dln_loss, grad=dln_grad, hvp=dln_hvp, batch_grad=dln_batch_grad, sample_grads=dln_sample_grads, batch_hvp=dln_batch_hvp)

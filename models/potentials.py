@@ -27,7 +27,6 @@ class DoubleWell(Potential):
         ``k > 0``, curvature of the transverse harmonic directions.
     """
 
-    kernels = KernelSpec(__name__, "double_well")
 
     def __init__(self, dim=2, barrier=1.0, stiffness=4.0):
         self.dim = _v.integer("dim", dim, low=1)
@@ -75,22 +74,6 @@ def double_well_grad(theta, data, out):
 
 
 @jit
-def double_well_batch_grad(theta, data, idx, out):
-    double_well_grad(theta, data, out)
-
-
-@jit
-def double_well_sample_grads(theta, data, idx, out):
-    for i in range(idx.shape[0]):
-        double_well_grad(theta, data, out[i])
-
-
-@jit
-def double_well_batch_hvp(theta, data, idx, v, out):
-    double_well_hvp(theta, data, v, out)
-
-
-@jit
 def double_well_hvp(theta, data, v, out):
     a, k = data[0][0], data[0][1]
     out[0] = a * (12.0 * theta[0] * theta[0] - 4.0) * v[0]
@@ -111,7 +94,6 @@ class PolynomialPotential(Potential):
         Coefficients, lowest degree first.
     """
 
-    kernels = KernelSpec(__name__, "polynomial")
 
     def __init__(self, coeffs):
         c = _v.finite_array("coeffs", coeffs, ndim=(1, 2))
@@ -175,22 +157,6 @@ def polynomial_grad(theta, data, out):
 
 
 @jit
-def polynomial_batch_grad(theta, data, idx, out):
-    polynomial_grad(theta, data, out)
-
-
-@jit
-def polynomial_sample_grads(theta, data, idx, out):
-    for i in range(idx.shape[0]):
-        polynomial_grad(theta, data, out[i])
-
-
-@jit
-def polynomial_batch_hvp(theta, data, idx, v, out):
-    polynomial_hvp(theta, data, v, out)
-
-
-@jit
 def polynomial_hvp(theta, data, v, out):
     x, y = _xy(theta)
     d = data[0]
@@ -202,3 +168,7 @@ def polynomial_hvp(theta, data, v, out):
         hyy = _polyval2d(d[5], x, y)
         out[0] = hxx * v[0] + hxy * v[1]
         out[1] = hxy * v[0] + hyy * v[1]
+
+
+DoubleWell.kernels = KernelSpec.of(loss=double_well_loss, grad=double_well_grad, hvp=double_well_hvp)
+PolynomialPotential.kernels = KernelSpec.of(loss=polynomial_loss, grad=polynomial_grad, hvp=polynomial_hvp)

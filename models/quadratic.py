@@ -1,5 +1,5 @@
 """Quadratics and linear regression: finite sums with affine per-sample gradients, so that
-every moment of SGD is known in closed form (see :mod:`analysis.lyapunov`)."""
+every moment of SGD is known in closed form (see :mod:`analysis.stationary`)."""
 import hashlib
 
 import numpy as np
@@ -41,12 +41,12 @@ class Quadratic(Model):
         The minimiser ``c`` (default 0).
     """
 
-    kernels = KernelSpec(__name__, "quadratic")
 
     def __init__(self, hessian, noise_cov=None, *, n_samples=None, center=None):
         h = _v.finite_array("hessian", hessian, ndim=2)
         if h.shape[0] != h.shape[1] or not np.allclose(h, h.T, rtol=0, atol=1e-12 * max(1, np.abs(h).max())):
-            raise ValueError(f"hessian: expected a symmetric square matrix, got shape {h.shape}")
+            raise ValueError(f"hessian: expected a symmetric square matrix, got shape {h.shape}"
+                             + (f": {h.tolist()}" if h.size <= 36 else ""))
         dim = h.shape[0]
         self.dim = dim
         self.hessian_matrix = 0.5 * (h + h.T)
@@ -160,7 +160,7 @@ class LinearRegression(Model):
 
     Per-sample gradients ``x_n (x_nᵀθ − y_n)`` are affine in ``θ``: the gradient noise is
     state-dependent (it grows with the residuals), yet SGD's first two moments are closed
-    (:func:`analysis.lyapunov.linear_sgd_moments`).
+    (:func:`analysis.stationary.linear_sgd_moments`).
 
     Parameters
     ----------
@@ -170,7 +170,6 @@ class LinearRegression(Model):
         Targets.
     """
 
-    kernels = KernelSpec(__name__, "linreg")
 
     def __init__(self, X, y):
         self.X = _v.finite_array("X", X, ndim=2)
@@ -322,3 +321,7 @@ def linreg_batch_hvp(theta, data, idx, v, out):
             out[j] += xv * x[n, j]
     for j in range(d):
         out[j] /= idx.shape[0]
+
+
+Quadratic.kernels = KernelSpec.of(loss=quadratic_loss, grad=quadratic_grad, hvp=quadratic_hvp, batch_grad=quadratic_batch_grad, sample_grads=quadratic_sample_grads, batch_hvp=quadratic_batch_hvp)
+LinearRegression.kernels = KernelSpec.of(loss=linreg_loss, grad=linreg_grad, hvp=linreg_hvp, batch_grad=linreg_batch_grad, sample_grads=linreg_sample_grads, batch_hvp=linreg_batch_hvp)

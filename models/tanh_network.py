@@ -28,7 +28,6 @@ class TanhNetwork(Model):
         Scalar inputs and targets.
     """
 
-    kernels = KernelSpec(__name__, "tanhnet")
 
     def __init__(self, width, x, y):
         self.width = _v.integer("width", width, low=1)
@@ -194,3 +193,6 @@ def tanhnet_batch_hvp(theta, data, idx, v, out):
 @jit
 def tanhnet_hvp(theta, data, v, out):
     tanhnet_batch_hvp(theta, data, np.arange(data[0].shape[0]), v, out)
+
+
+TanhNetwork.kernels = KernelSpec.of(loss=tanhnet_loss, grad=tanhnet_grad, hvp=tanhnet_hvp, batch_grad=tanhnet_batch_grad, sample_grads=tanhnet_sample_grads, batch_hvp=tanhnet_batch_hvp)

@@ -29,11 +29,37 @@ def _curvature(lam, lam0, amp):
         lam0 = _v.positive("lam0", lam0)
         amp = _v.real("amp", amp, low=0.0, high=1.0, high_open=True)
         return lam0 * (1 + amp * sp.cos(X)), True
-    expr = sp.sympify(lam)
-    if not expr.free_symbols <= {X}:
-        raise ValueError(f"lam: expected an expression in x only, got free symbols "
-                         f"{sorted(map(str, expr.free_symbols))}")
+    try:
+        expr = sp.sympify(lam, strict=True)
+    except (sp.SympifyError, TypeError):
+        raise TypeError(f"lam: expected 'cosine' or a SymPy expression in x, got {lam!r}") from None
+    if not isinstance(expr, sp.Expr) or not expr.free_symbols <= {X}:
+        raise ValueError(f"lam: expected an expression in x only, got {lam!r} with free symbols "
+                         f"{sorted(map(str, getattr(expr, 'free_symbols', ())))}")
+    _check_positive(expr)
     return expr, False
+
+
+#: where a custom λ(x) that SymPy cannot prove positive is checked numerically
+CHECK_X = np.linspace(-4 * np.pi, 4 * np.pi, 8193)
+
+
+def _check_positive(expr):
+    """λ(x) must be positive (the flatness ``λ^{-1/2}`` is NaN otherwise): proved by SymPy's
+    assumptions for a real ``x``, or else checked on :data:`CHECK_X` (``[−4π, 4π]``, which
+    holds every grid of the figures and tests)."""
+    xr = sp.Symbol("x", real=True)
+    if expr.subs(X, xr).is_positive:
+        return
+    with np.errstate(all="ignore"):
+        values = np.broadcast_to(np.asarray(sp.lambdify(X, expr, "numpy")(CHECK_X), dtype=complex),
+                                 CHECK_X.shape)
+    bad = ~np.isfinite(values) | (np.abs(values.imag) > 0) | (values.real <= 0)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(f"lam: the curvature λ(x) = {expr} must be positive for every x, got "
+                         f"λ({CHECK_X[k]:.4g}) = {complex(values[k]).real:.4g}"
+                         + ("" if values[k].imag == 0 else f"{complex(values[k]).imag:+.4g}j"))
 
 
 class _ValleyBase(SymbolicModel):

@@ -80,6 +80,101 @@ def test_readme_scheme_example(tmp_path, monkeypatch):
     assert np.abs(hb.theta[-1, 0] - th).max() > 1e-3
 
 
+def _figure(name):
+    from figures.__main__ import HERE, load
+    return load(name, HERE)
+
+
+def _late(values, lr):
+    """Mean over the last quarter of the observations, over replicas, × η/2."""
+    v = np.asarray(values)
+    return float(np.nanmean(v[-(len(v) // 4):]) * lr / 2)
+
+
+def _claims():
+    """(figure, the number the README must quote, computed from the stored figure data)."""
+    vd = _figure("valley_density")
+    yield "valley_density", f"χ²/dof = {vd['chi2']:.0f}/{vd['dof']}"
+    yield "valley_density", ", ".join(f"{f['slope']:.2f}" for f in vd["kappa_fits"])
+    pn = _figure("product_network")
+    fast = pn["runs"][1]
+    yield "product_network", f"{fast['final_w1']:.3f} ± {fast['final_w1_se']:.3f}"
+    yield "product_network", f"√(w₁w₂) = {pn['flattest_w1']:.3f}"
+    worst = max(abs(pn[f"imbalance_{k}"][-1] / pn[f"predicted_{k}"][-1] - 1) for k in range(3))
+    yield "product_network", f"to {worst * 100:.1f}% after"
+    fr = _figure("fdr_relations")
+    for key in ("quad", "linreg", "vector", "dln"):
+        yield "fdr_relations", f"{fr[f'{key}_combined_z']:+.1f}".replace("-", "−")
+    yield "fdr_relations", f"to {fr['quad_mom_g_ratio'][-1]:.2f} at η = 0.8"
+    yield "fdr_relations", f"predicts ({fr['quad_mom_g_predicted'][-1]:.3f})"
+    z = ", ".join(f"{np.mean(np.asarray(fr[f'{k}_matrix_z'])**2):.2f}" for k in ("quad", "linreg", "vector"))
+    yield "fdr_relations", z.replace(", 0.63", " and 0.63")
+    fa = _figure("fdr_adaptive_schedule")["final"]
+    yield "fdr_adaptive_schedule", f"χ²/dof = {fa['constant']['late_chi2_dof']:.2f}"
+    for kind in ("adaptive", "constant", "step"):
+        yield "fdr_adaptive_schedule", f"{fa[kind]['test']:.3f} ± {fa[kind]['test_se']:.3f}"
+    es = _figure("edge_of_stochastic_stability")
+    late = {r["batch_size"]: r["late"] for r in es["runs"]}
+    yield "edge_of_stochastic_stability", f"{late[2]['minibs'][0]:.2f}"
+    yield "edge_of_stochastic_stability", (f"({late[2]['sharpness'][0]:.2f}, {late[4]['sharpness'][0]:.2f} and "
+                                           f"{late[10]['sharpness'][0]:.2f} × 2/η")
+    lb = _figure("large_batch_gap")
+    yield "large_batch_gap", f"{lb['lr_test_loss'][0]:.2f} at b = 2"
+    yield "large_batch_gap", f"{lb['lr_test_loss'][-1]:.2f} at b = 128"
+    yield "large_batch_gap", f"({lb['updates_test_loss'][-1]:.2f} at b = 128)"
+    gaps = np.asarray(lb["updates_gap"])[1:]
+    yield "large_batch_gap", f"{gaps.min():.2f}–{gaps.max():.2f}"
+    tanh = _figure("edge_of_stability_tanh")
+    k = [r["lr"] for r in tanh["runs"]].index(0.06)
+    s = np.asarray(tanh[f"sharpness_{k}"])[np.asarray(tanh[f"obs_t_{k}"]) >= 2000] * 0.06 / 2
+    yield "edge_of_stability_tanh", f"between {s.min():.3f} and {s.max():.3f}"
+    ns = _figure("nudged_sgd")
+    for i, lr, j in ((0, 1e-3, 2), (0, 1e-3, 0), (1, 2e-3, 2), (1, 2e-3, 1), (1, 2e-3, 0), (0, 1e-3, 3)):
+        yield "nudged_sgd", f"{_late(ns[f'S_{i}_{j}'], lr):.2f} "
+    for j in (2, 0):
+        yield "nudged_sgd", f"{np.nanmean(ns[f'loss_1_{j}'][-1]):.1f}"
+    sl = _figure("stationary_linreg")["schemes"]
+    yield "stationary_linreg", f"kurtosis {sl['SME']['kurtosis'][0]:.1f} and {sl['SME']['kurtosis'][1]:.1f}"
+    yield "stationary_linreg", f"kurtosis {sl['SGD']['kurtosis'][0]:.2f} and {sl['SGD']['kurtosis'][1]:.2f}"
+    ke = _figure("kramers_escape")
+    z = (np.asarray(ke["mfpt"]) - ke["exact"]) / ke["mfpt_se"]
+    yield "kramers_escape", f"χ²/dof = {np.sum(z**2):.1f}/{z.size}"
+    short = 1 - np.asarray(ke["kramers_tau"]) / ke["exact"]
+    yield "kramers_escape", f"{short[0] * 100:.0f}% short at ΔU/T = 2 and {short[-1] * 100:.0f}% short"
+    sd = _figure("sharpest_directions")
+    late4 = np.asarray(sd["late"])[:, 0]
+    yield "sharpest_directions", f"to {np.nanmean(late4[1]):.0f} ± {np.nanstd(late4[1], ddof=1) / np.sqrt(8):.0f}"
+    yield "sharpest_directions", f"{np.nanmean(late4[2]):.0f} ± {np.nanstd(late4[2], ddof=1) / np.sqrt(8):.0f}"
+    yield "sharpest_directions", "three of the 8" if int(sd["diverged"][3][0]) == 3 else "?"
+
+
+def test_readme_numbers_come_from_the_figure_data():
+    # Every number the README quotes from a figure is recomputed from the stored .json/.npz
+    # and must appear, formatted as quoted, in the README: rebuilding a figure with different
+    # numbers fails here until the caption is updated. (Exact string match: no tolerance, the
+    # stored numbers are deterministic.)
+    text = " ".join((pathlib.Path(__file__).parents[1] / "README.md").read_text().split())
+    missing = [(name, quote) for name, quote in _claims() if quote not in text]
+    assert not missing, missing
+
+
+def test_readme_numbers_check_catches_a_wrong_number(monkeypatch):
+    # negative control: the same check on figure data with one stored number changed (the
+    # valley χ² by +3, as a rebuild with another seed might give) reports exactly that quote
+    import sys
+    module = sys.modules[__name__]
+    real = module._figure
+
+    def altered(name):
+        data = real(name)
+        return {**data, "chi2": data["chi2"] + 3} if name == "valley_density" else data
+
+    monkeypatch.setattr(module, "_figure", altered)
+    text = " ".join((pathlib.Path(__file__).parents[1] / "README.md").read_text().split())
+    missing = [name for name, quote in _claims() if quote not in text]
+    assert missing == ["valley_density"]
+
+
 def test_readme_escape_example(capsys):
     text = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
     code = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "fp.mfpt(" in b)

@@ -68,7 +68,7 @@ def _engine_digest():
 
 
 _BOUND_BLOCK = re.compile(r"# >>> bound by codegen.*?# <<< bound by codegen\n", re.S)
-_MODEL_KERNELS = ("loss", "grad", "batch_grad", "sample_grads", "diffusion")
+_BOUND_NAMES = re.compile(r"\b(model_\w+)\b")
 
 
 def _source_digest(module):
@@ -81,19 +81,23 @@ def bind(template, spec, name, functions=None, **constants):
     ``functions`` (``{alias: jitted function}``, e.g. a scheme's update) under their aliases,
     and sets ``constants``.
 
-    A model without its own diffusion gets :func:`.fields.no_diffusion` as ``model_diffusion``.
-    The generated text names the sha256 of every module it imports from, so an edit to any
-    of them gives a new module (numba's cache checks only the generated file).
+    A model without its own diffusion gets :func:`.fields.no_diffusion` as ``model_diffusion``;
+    a potential without mini-batch kernels gets those of :mod:`.defaults`. The generated text
+    names the sha256 of every module it imports from, so an edit to any of them gives a new
+    module (numba's cache checks only the generated file).
     """
     names = spec.names()
-    model_module = importlib.import_module(spec.module)
-    own = [k for k in _MODEL_KERNELS if k in names]
-    block = (f"# model kernels from {spec.module} (source sha256 {_source_digest(model_module)}; "
-             f"engine kernels sha256 {_engine_digest()})\n"
-             f"from {spec.module} import (\n"
-             + "".join(f"    {names[k]} as model_{k},\n" for k in own) + ")\n")
-    if "diffusion" not in names:
-        block += "from landscape_sde._kernels.fields import no_diffusion as model_diffusion\n"
+    needed = dict.fromkeys(_BOUND_NAMES.findall(_BOUND_BLOCK.search(inspect.getsource(template)).group(0)))
+    block = f"# engine kernels sha256 {_engine_digest()}\n"
+    for kernel in (k[len("model_"):] for k in needed):
+        if kernel in names:
+            module, attr = names[kernel]
+        elif kernel == "diffusion":
+            module, attr = "landscape_sde._kernels.fields", "no_diffusion"
+        else:  # a potential's mini-batch kernels (the model's KernelSpec.get checks the name)
+            module, attr = default_kernels(spec).__name__, kernel
+        block += (f"from {module} import {attr} as model_{kernel}  "
+                  f"# source sha256 {_source_digest(sys.modules.get(module) or importlib.import_module(module))}\n")
     for alias, func in (functions or {}).items():
         py = getattr(func, "py_func", func)
         module = sys.modules[py.__module__]
@@ -102,6 +106,14 @@ def bind(template, spec, name, functions=None, **constants):
     block += "".join(f"{key} = {value!r}\n" for key, value in constants.items())
     source = _BOUND_BLOCK.sub(lambda _: block, inspect.getsource(template), count=1)
     return load_source(name, source)
+
+
+@functools.lru_cache(maxsize=None)
+def default_kernels(spec):
+    """The generated module of a potential's default ``batch_grad``, ``sample_grads`` and
+    ``batch_hvp`` (:mod:`.defaults`), bound to its ``grad`` and ``hvp``."""
+    from . import defaults
+    return bind(defaults, spec, f"defaults_{spec.prefix}")
 
 
 SMALL_DIM = 8  # models up to this dimension get loops unrolled over a constant dimension

@@ -31,6 +31,8 @@ import warnings
 
 import numpy as np
 
+from .. import checks as _v
+
 __all__ = ["cell_set", "mfpt", "committor", "transition_rate"]
 
 
@@ -63,10 +65,11 @@ def cell_set(grid, name, spec):
         what = f"the mask {name}"
         if values.shape not in (grid.shape, (grid.n_cells,)):
             raise ValueError(f"{name}: expected a boolean mask of shape {grid.shape} or "
-                             f"({grid.n_cells},), or a function of points, got shape {values.shape}")
+                             f"({grid.n_cells},), or a function of points, got "
+                             f"{_v.short_repr(spec)} of shape {values.shape}")
     if values.dtype != np.bool_:
         raise TypeError(f"{name}: expected booleans (a mask, or a function returning booleans), "
-                        f"got dtype {values.dtype}")
+                        f"got dtype {values.dtype}: {_v.short_repr(values)}")
     mask = values.ravel()
     count = int(mask.sum())
     box = f"[{list(grid.lower)}, {list(grid.upper)}]"

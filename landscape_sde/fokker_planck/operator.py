@@ -81,7 +81,9 @@ def flux_matrices(grid, diffusion_centers, diffusion_faces, drift_h):
         kp = kp[face]
         d_face = diffusion_faces[i][face, i, i]
         if np.any(d_face <= 0):
-            raise ValueError(f"diffusion: D_{i}{i} must be positive on every face (axis {i})")
+            m = int(np.argmax(d_face <= 0))
+            raise ValueError(f"diffusion: D_{i}{i} must be positive on every face (axis {i}), "
+                             f"got D_{i}{i} = {d_face[m]:g} on the face after cell {int(k[m])}")
         peclet = drift_h[i][face] / d_face
         rows = [k, k]
         cols = [k, kp]

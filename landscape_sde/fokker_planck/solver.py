@@ -17,6 +17,7 @@ import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
 from .. import checks as _v
+from .grid import Grid
 from .operator import divergence_matrices, flux_matrices, wall_losses, zero_flux_log_ratios
 
 #: Densities whose minimum is below ``-NEGATIVE_TOL`` times their maximum trigger a warning
@@ -36,20 +37,50 @@ def _factorize(A):
                      options={"SymmetricMode": True})
 
 
-def _at(values_or_callable, points, shape_tail, name):
-    """Evaluate a coefficient given as a scalar, a callable of points or an array."""
-    if callable(values_or_callable):
-        out = np.asarray(values_or_callable(points), dtype=np.float64)
-    else:
-        out = np.asarray(values_or_callable, dtype=np.float64)
+def _at(values_or_callable, points, shape_tail, name, tails):
+    """Evaluate a coefficient given as a scalar, a callable of points or an array, checking
+    real, finite values of shape ``(M, *tail)`` for one of the allowed ``tails``."""
+    given = values_or_callable(points) if callable(values_or_callable) else values_or_callable
+    out = _v.real_array(name, given)
     if out.ndim == 0:
         out = np.broadcast_to(out, (points.shape[0],) + shape_tail)
-    if out.shape[0] != points.shape[0]:
-        raise ValueError(f"{name}: expected {points.shape[0]} values (one per point), "
-                         f"got shape {out.shape}")
+    if out.shape[:1] != points.shape[:1] or out.shape[1:] not in tails:
+        want = " or ".join(str((points.shape[0],) + t) for t in tails)
+        source = "the function returned" if callable(values_or_callable) else "got"
+        raise ValueError(f"{name}: expected values of shape {want} (one per point), {source} "
+                         f"shape {out.shape}")
     if not np.all(np.isfinite(out)):
-        raise ValueError(f"{name}: values must be finite on the grid")
+        m = int(np.argwhere(~np.isfinite(out.reshape(out.shape[0], -1)))[0, 0])
+        raise ValueError(f"{name}: values must be finite on the grid, got {out[m].tolist()} "
+                         f"at θ = {points[m].tolist()}")
     return out
+
+
+def _check_diffusion(d, points):
+    """``D`` (``(M, dim, dim)``) must be symmetric positive semi-definite at every point:
+    otherwise the equation is ill-posed and the density it gives goes negative. (The
+    operator also needs ``D_ii > 0`` on the faces, checked where it is assembled.)"""
+    m = d.shape[0]
+    where = lambda k: f"D = {d[k].tolist()} at θ = {points[k].tolist()}"  # noqa: E731
+    diag = np.einsum("mii->mi", d)
+    if np.any(diag < 0):
+        k = int(np.argwhere(diag < 0)[0, 0])
+        raise ValueError(f"diffusion: expected a positive semi-definite tensor (D_ii >= 0) at "
+                         f"every point, got {where(k)}")
+    off = ~np.eye(d.shape[1], dtype=bool)
+    if not np.any(d[:, off]):
+        return
+    scale = np.abs(d).reshape(m, -1).max(axis=1)
+    asym = np.abs(d - d.transpose(0, 2, 1)).reshape(m, -1).max(axis=1) > 1e-12 * scale
+    if np.any(asym):
+        raise ValueError(f"diffusion: expected a symmetric tensor, got "
+                         f"{where(int(np.argmax(asym)))}")
+    low = np.linalg.eigvalsh(d)[:, 0]
+    neg = low < -1e-12 * scale
+    if np.any(neg):
+        k = int(np.argmax(neg))
+        raise ValueError(f"diffusion: expected a positive semi-definite tensor at every point, "
+                         f"got {where(k)} (smallest eigenvalue {low[k]:.3g})")
 
 
 def _schedule(name, value, step_times, low):
@@ -105,13 +136,23 @@ class FokkerPlanck:
 
     def __init__(self, grid, diffusion, *, potential=None, drift=None):
         if (potential is None) == (drift is None):
-            raise ValueError("potential/drift: give exactly one of them")
-        self.grid = grid
+            raise ValueError(f"potential/drift: give exactly one of them, got potential="
+                             f"{_v.short_repr(potential)} and drift={_v.short_repr(drift)}")
+        self.grid = _v.instance("grid", grid, Grid, "a landscape_sde.fokker_planck.Grid")
+        if drift is not None and not callable(drift):
+            raise TypeError(f"drift: expected a function of points (M, dim) -> (M, dim), got "
+                            f"{_v.short_repr(drift)}")
+        if not callable(diffusion) and np.ndim(diffusion) == 0:
+            _v.positive("diffusion", diffusion)
         centers = grid.centers()
         faces = [grid.face_centers(i) for i in range(grid.dim)]
-        d_c = _tensor(_at(diffusion, centers, (), "diffusion"), grid.dim)
+        tails = ((), (grid.dim,), (grid.dim, grid.dim))
+        d_c = _tensor(_at(diffusion, centers, (), "diffusion", tails), grid.dim)
+        _check_diffusion(d_c, centers)
         if callable(diffusion) or np.ndim(diffusion) == 0:
-            d_f = [_tensor(_at(diffusion, f, (), "diffusion"), grid.dim) for f in faces]
+            d_f = [_tensor(_at(diffusion, f, (), "diffusion", tails), grid.dim) for f in faces]
+            for d, f in zip(d_f, faces):
+                _check_diffusion(d, f)
         else:  # values at cell centres only: faces get the mean of their two cells
             d_f = []
             for i in range(grid.dim):
@@ -119,7 +160,7 @@ class FokkerPlanck:
                 d_f.append(0.5 * (d_c + nxt.reshape(d_c.shape)))
         h = grid.spacing
         if potential is not None:
-            self.potential = _at(potential, centers, (), "potential").reshape(-1)
+            self.potential = _at(potential, centers, (), "potential", ((),)).reshape(-1)
             drift_h, wall_h = [], []
             for i in range(grid.dim):
                 L = self.potential.reshape(grid.shape)
@@ -131,12 +172,13 @@ class FokkerPlanck:
                 wall_h.append(tuple(np.broadcast_to(v, grid.shape).ravel() for v in (lo, hi)))
         else:
             self.potential = None
-            drift_h = [_at(drift, f, (grid.dim,), "drift")[:, i] * h[i] for i, f in enumerate(faces)]
+            drift_h = [_at(drift, f, (grid.dim,), "drift", ((grid.dim,),))[:, i] * h[i]
+                       for i, f in enumerate(faces)]
             wall_h = []
             for i in range(grid.dim):
                 pts = centers.copy()
                 pts[:, i] -= 0.5 * h[i]
-                lo = _at(drift, pts, (grid.dim,), "drift")[:, i] * h[i] / 2
+                lo = _at(drift, pts, (grid.dim,), "drift", ((grid.dim,),))[:, i] * h[i] / 2
                 wall_h.append((lo, drift_h[i] / 2))  # the upper face of the last cell is the box face
         self._coefficients = (d_c, d_f, drift_h, wall_h)
         self.operator, self._flux = self._assemble()
@@ -206,20 +248,31 @@ class FokkerPlanck:
         ``Langevin``/``LeimkuhlerMatthews`` give ``T I``; ``SME`` gives ``(η/2) Σ_b(θ)`` from
         the model's per-sample gradients; ``AnisotropicLangevin`` the model's own ``D(θ)``."""
         from ..fields import diffusion_of
+        _v.model(model)
+        _v.scheme(scheme)
+        _v.instance("grid", grid, Grid, "a landscape_sde.fokker_planck.Grid")
         if grid.dim != model.dim:
             raise ValueError(f"grid: dimension {grid.dim} does not match the model's {model.dim}")
         return cls(grid, lambda pts: diffusion_of(model, scheme, pts),
                    potential=scheme.drift_potential(model, grid.centers()))
 
     # --- solutions ------------------------------------------------------------------------
+    def _cells(self, name, p):
+        """A density on the grid as ``n_cells`` finite float64 values (any shape)."""
+        arr = _v.finite_array(name, p).ravel()
+        if arr.size != self.grid.n_cells:
+            raise ValueError(f"{name}: expected {self.grid.n_cells} cell values (grid shape "
+                             f"{self.grid.shape}), got {arr.size} values of shape {np.shape(p)}")
+        return arr
+
     def mass(self, p):
         """``∫ p dθ``."""
-        return self.grid.integrate(p)
+        return self.grid.integrate(self._cells("p", p))
 
     def flux(self, p):
         """Face fluxes per axis, each of the grid's shape (entry ``k``: the face between
         cell ``k`` and ``k + e_i``)."""
-        p = np.asarray(p, dtype=np.float64).ravel()
+        p = self._cells("p", p)
         return [(f @ p).reshape(self.grid.shape) for f in self._flux]
 
     def current(self, p):
@@ -466,7 +519,8 @@ class FokkerPlanck:
             constant, one per step under a schedule; times are rounded to multiples of ``dt``;
             mass is conserved to round-off (the columns of ``A`` sum to zero).
         dt : float, optional
-            Step of the step methods (default: 1/200 of the last time).
+            Step of the step methods (default: 1/200 of the last time; ignored by ``"expm"``),
+            no longer than the last time.
         drift_scale, diffusion_scale : callable or float, optional
             Time-dependent coefficients: the operator at time ``t`` is the one built from
             ``drift_scale(t) · a`` and ``diffusion_scale(t) · D`` (``D`` and ``a`` as given to
@@ -484,12 +538,12 @@ class FokkerPlanck:
             If an output density has a minimum below ``−1e-10`` times its maximum, naming the
             cause (the Crank-Nicolson step, or negative couplings of the operator) and a remedy.
         """
-        p0 = np.asarray(p0, dtype=np.float64).ravel()
-        times = np.asarray(times, dtype=np.float64)
-        if p0.size != self.grid.n_cells:
-            raise ValueError(f"p0: expected {self.grid.n_cells} cell values, got {p0.size}")
-        if times.ndim != 1 or np.any(~np.isfinite(times)) or np.any(times < 0) or np.any(np.diff(times) < 0):
-            raise ValueError(f"times: expected sorted finite non-negative times, got {times}")
+        p0 = self._cells("p0", p0)
+        times = _v.real_array("times", times)
+        if times.ndim != 1 or times.size == 0 or np.any(~np.isfinite(times)) or np.any(times < 0) \
+                or np.any(np.diff(times) < 0):
+            raise ValueError(f"times: expected a non-empty 1-D sequence of sorted finite "
+                             f"non-negative times, got {times.tolist()}")
         scheduled = drift_scale is not None or diffusion_scale is not None
         method = ("crank-nicolson" if scheduled else "expm") if method is None else method
         methods = ("expm", "crank-nicolson", "implicit-euler")
@@ -501,6 +555,10 @@ class FokkerPlanck:
         if method != "expm":
             dt = (_v.positive("dt", dt) if dt is not None
                   else max(float(times[-1]) if times.size else 0.0, 1e-300) / 200)
+            if dt > times[-1] > 0:
+                raise ValueError(f"dt: expected a step no longer than the time span "
+                                 f"{float(times[-1]):g} (times are rounded to multiples of "
+                                 f"dt, so no step would be taken), got dt={dt:g}")
         n_steps = int(round(times[-1] / dt)) if times.size and method != "expm" else 0
         if scheduled:
             step_times = dt * np.arange(n_steps + 1)

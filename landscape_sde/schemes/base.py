@@ -16,7 +16,7 @@ For implementers, a new scheme ``schemes/<name>.py`` must
    (s0, s1, s2, s3)``: at step ``k`` (1-based) and stage ``stage`` it reads the oracle
    (:class:`landscape_sde._kernels.layout.Oracle`: ``g``, ``gs``, ``dd``, work vector ``x``),
    updates ``theta`` and row ``r`` of its ``state`` in place, and draws normals or integers
-   from the replica's generator words with :func:`landscape_sde.random.normal` /
+   from the replica's generator words with :func:`landscape_sde.kernels.normal` /
    ``below``, returning the new words. It never allocates and never validates;
 4. implement :meth:`Scheme.method`, which checks the scheme against a model (raising
    ``ValueError`` naming the argument) and returns a :class:`Method`: the update, its
