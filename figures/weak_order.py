@@ -1,19 +1,27 @@
 """Weak error of the first- and second-order SME against SGD, log-log in η, one panel per
 observable: a double well with state-dependent mini-batch noise (ensembles, SDEs
-Richardson-extrapolated in dt), and a quadratic (closed forms)."""
+Richardson-extrapolated in dt), and a quadratic (closed forms).
+
+SGD with b = 1 of N = 2 from θ0 = 1.3 to t = 0.4. (a, b): ℓ± = (θ²−1)²/4 ± s(θ + θ²/2);
+ensembles of ``n_replicas`` (at the largest η) × η⁻⁴ replicas per run, each SME
+Richardson-extrapolated from dt = η/2 and η/4; points ± 1 s.e., lines least-squares fits of
+log|error| on log η, legend slopes with 90% block-bootstrap intervals. (c): SGD's exact
+moments (linear recursion) against the exact Ornstein-Uhlenbeck moments of each SME, η = t/k
+for k = 2-40 steps; dotted and dashed guides ∝ η and η², drawn at twice the curves.
+"""
 import numpy as np
 import sympy as sp
 
 import landscape_sde as lsde
 from analysis import weak_order as wo
-from figures._style import COLORS, plt, save
+from figures._style import COLORS, CYCLE, DASHES, MARKERS, SE, letter, log_ticks, plt, save
 from landscape_sde.symbolic import finite_sum
 from models import Quadratic
 
 CONFIG = dict(noise=0.05, theta0=1.3, t_final=0.4, lrs=[0.025, 0.05, 0.1], n_replicas=15_000,
               substeps=2, seed=5, quad_noise=1.0, quad_steps=list(range(2, 41)))
 QUICK = {**CONFIG, "noise": 0.02, "lrs": [0.05, 0.1], "n_replicas": 400}
-SCHEMES = {"SME-1": ("#d62728", "o"), "SME-2": ("#9467bd", "s")}
+SCHEMES = ("SME-1", "SME-2")
 
 
 def double_well(noise):
@@ -61,40 +69,34 @@ def _fit_line(ax, lrs, err, slope, color):
 def plot(data, path):
     c = data["config"]
     lrs = np.asarray(data["lrs"])
-    fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.8))
-    titles = {"theta": "(a) double well: E θ", "loss": "(b) double well: E L(θ)"}
+    fig, axes = plt.subplots(1, 3, figsize=(7.2, 2.8))
+    ylabel = {"theta": "|E_SGD θ − E_SDE θ|", "loss": "|E_SGD L − E_SDE L|"}
     for ax, f in zip(axes, ("theta", "loss")):
-        for s, (col, mk) in SCHEMES.items():
+        for k, s in enumerate(SCHEMES):
+            col = CYCLE[k]
             err, se = np.abs(data[f"{s}_{f}_err"]), data[f"{s}_{f}_se"]
             lo = np.minimum(se, 0.9 * err)  # bars clipped above zero on the log axis
             lo_ci, hi_ci = data[f"{s}_{f}_ci"]
-            ax.errorbar(lrs, err, yerr=[lo, se], fmt=mk, ms=4, color=col, capsize=2,
-                        label=f"{s}: slope {data[f'{s}_{f}_slope']:.2f} "
-                              f"[{lo_ci:.2f}, {hi_ci:.2f}]")
+            ax.errorbar(lrs, err, yerr=[lo, se], fmt=MARKERS[k], ms=3.5, color=col, capsize=2,
+                        label=f"{s}: {data[f'{s}_{f}_slope']:.2f} [{lo_ci:.2f}, {hi_ci:.2f}]")
             _fit_line(ax, lrs, err, data[f"{s}_{f}_slope"], col)
-        ax.set(xscale="log", yscale="log", xlabel="learning rate η",
-               ylabel=r"$|E_{SGD} f - E_{SDE} f|$ at t = " + f"{c['t_final']}", title=titles[f])
-        ax.set_xticks(lrs, [f"{v:g}" for v in lrs])
-        ax.minorticks_off()
-        ax.legend(fontsize=7, loc="upper left",
-                  title=f"fit, {int(100 * data['level'])}% bootstrap CI", title_fontsize=7)
+        ax.set(xscale="log", yscale="log", xlabel="learning rate η", ylabel=ylabel[f],
+               title=f"double well, s = {c['noise']:g} ({SE})")
+        log_ticks(ax, "x", lrs)
+        log_ticks(ax, "y")
+        lo_y, hi_y = ax.get_ylim()
+        ax.set_ylim(lo_y, hi_y * 10)  # room for the legend above the data
+        ax.legend(loc="upper left", title="slope [90% CI]", title_fontsize=7)
     ql = c["t_final"] / np.asarray(c["quad_steps"])
-    for s, (col, _) in SCHEMES.items():
-        axes[2].plot(ql, data[f"quad_{s}"], color=col, lw=1.5, label=s)
+    for k, s in enumerate(SCHEMES):
+        axes[2].plot(ql, data[f"quad_{s}"], color=CYCLE[k], ls=DASHES[k], lw=1.5, label=s)
     for p, s, ls in ((1, "SME-1", ":"), (2, "SME-2", "--")):  # guides, offset ×2 above
         axes[2].plot(ql, 2 * data[f"quad_{s}"][0] * (ql / ql[0]) ** p, color=COLORS["theory"],
                      lw=0.8, ls=ls, label=f"∝ η^{p}")
     axes[2].set(xscale="log", yscale="log", xlabel="learning rate η",
-                ylabel=r"$|E_{SGD}\,\theta^2 - E_{SDE}\,\theta^2|$",
-                title=f"(c) quadratic ½θ², C = {c['quad_noise']:g}: E θ² (closed forms)")
-    axes[2].legend(fontsize=7, loc="upper left")
-    fig.suptitle(
-        f"Weak error of the SMEs against SGD (b = 1 of N = 2), θ0 = {c['theta0']}, to t = "
-        f"{c['t_final']}. (a, b): ℓ± = (θ²−1)²/4 ± {c['noise']:g}(θ + θ²/2); ensembles of "
-        f"{data['n_replicas'][-1]:,} (η = {lrs[-1]:g}) to {data['n_replicas'][0]:,} "
-        f"(η = {lrs[0]:g}) replicas (∝ η⁻⁴) per run, each SME "
-        f"Richardson-extrapolated from dt = η/{c['substeps']} and η/{2 * c['substeps']}; "
-        "bars ±1 standard error,\nlines least-squares fits of log|error| on log η. (c): SGD's "
-        "exact moments (linear recursion) against the exact Ornstein-Uhlenbeck moments of each "
-        "SME, η = t/k for k = 2-40 steps.", fontsize=8, y=1.06)
+                ylabel="|E_SGD θ² − E_SDE θ²|", title=f"quadratic, C = {c['quad_noise']:g} (exact)")
+    log_ticks(axes[2], "x")
+    log_ticks(axes[2], "y")
+    axes[2].legend(loc="lower right")
+    letter(axes)
     save(fig, path)

@@ -146,6 +146,11 @@ def _claims():
     yield "sharpest_directions", f"to {np.nanmean(late4[1]):.0f} ± {np.nanstd(late4[1], ddof=1) / np.sqrt(8):.0f}"
     yield "sharpest_directions", f"{np.nanmean(late4[2]):.0f} ± {np.nanstd(late4[2], ddof=1) / np.sqrt(8):.0f}"
     yield "sharpest_directions", "three of the 8" if int(sd["diverged"][3][0]) == 3 else "?"
+    wo = _figure("weak_order")
+    for f in ("theta", "loss"):
+        for s in ("SME-1", "SME-2"):
+            lo, hi = wo[f"{s}_{f}_ci"]
+            yield "weak_order", f"{wo[f'{s}_{f}_slope']:.2f} [{lo:.2f}, {hi:.2f}]"
 
 
 def test_readme_numbers_come_from_the_figure_data():
