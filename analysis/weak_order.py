@@ -112,10 +112,14 @@ def fit_slope(lrs, errors):
     return np.sum(x * (y - y.mean(axis=-1, keepdims=True)), axis=-1) / np.sum(x * x)
 
 
+def _is_sde(scheme):
+    """An SDE scheme has an integration step ``dt`` besides SGD's ``lr``."""
+    return "dt" in {f.name for f in dataclasses.fields(scheme)}
+
+
 def _scheme_at(scheme, lr, substeps):
     """``scheme`` with learning rate ``lr`` (and ``dt = lr/substeps`` if it is an SDE)."""
-    fields = {f.name for f in dataclasses.fields(scheme)}
-    return dataclasses.replace(scheme, lr=lr, dt=lr / substeps) if "dt" in fields else \
+    return dataclasses.replace(scheme, lr=lr, dt=lr / substeps) if _is_sde(scheme) else \
         dataclasses.replace(scheme, lr=lr)
 
 
@@ -231,7 +235,7 @@ def weak_error(model, schemes, observables, lrs, t_final, n_replicas, rng=None, 
     theta0 = _v.finite_array("theta0", theta0, shape=(model.dim,))
     seed = as_seed_sequence(rng)
     simulated = {k: s for k, s in schemes.items() if not isinstance(s, Exact)}
-    sdes = {k: s for k, s in simulated.items() if "dt" in {f.name for f in dataclasses.fields(s)}}
+    sdes = {k: s for k, s in simulated.items() if _is_sde(s)}
     top = max((s.order["weak"] for s in sdes.values()), default=1)
     counts = replica_counts(lrs, n_replicas, top, max_replicas) if simulated else None
     parts = {}  # (weight, substeps) of the runs combined into each scheme's expectation
@@ -298,12 +302,10 @@ def weak_error(model, schemes, observables, lrs, t_final, n_replicas, rng=None, 
     error = {k: {f: expectation[reference][f] - expectation[k][f] for f in observables} for k in names}
     error_se = {k: {f: np.hypot(stderr[reference][f], stderr[k][f]) for f in observables} for k in names}
     draw = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 10**6)))
-    boot_ref = np.stack([estimate(reference, i, draw)[0]
-                         for i in range(lrs.size)], axis=-1)  # (n_boot, n_obs, n_lr)
+    boot_ref = np.stack([estimate(reference, i, draw)[0] for i in range(lrs.size)], axis=-1)
     slope, ci = {}, {}
     for k in names:
-        boot = np.stack([estimate(k, i, draw)[0]
-                         for i in range(lrs.size)], axis=-1)
+        boot = np.stack([estimate(k, i, draw)[0] for i in range(lrs.size)], axis=-1)  # (boot, obs, lr)
         slopes = fit_slope(lrs, boot_ref - boot)
         slope[k], ci[k] = {}, {}
         for j, f in enumerate(observables):

@@ -165,7 +165,7 @@ class Scheme(abc.ABC):
     def drift_potential(self, model, points):
         """The potential ``U`` at each row of ``points`` (``(M,)``) whose drift ``−∇U`` the
         scheme's continuous limit follows: the loss by default (used by
-        :meth:`landscape_sde.FokkerPlanck.from_model`)."""
+        :class:`landscape_sde.fokker_planck.FokkerPlanck`'s ``from_model``)."""
         from ..fields import losses
         return losses(model, points)
 
