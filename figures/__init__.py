@@ -17,4 +17,5 @@ FIGURES = ("stationary_quadratic", "stationary_linreg", "valley_density", "valle
            "fdr_relations", "noise_scale_schedules", "large_batch_gap", "temperature_noise_scale",
            "fdr_adaptive_schedule",
            "sweep_phase_diagram", "sweep_sharpness", "underdamped_langevin",
-           "probability_current", "mfpt_kramers", "adaptive_edge_of_stability")
+           "probability_current", "mfpt_kramers", "adaptive_edge_of_stability",
+           "digits_edge_of_stability")

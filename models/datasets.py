@@ -25,7 +25,7 @@ import numpy as np
 from landscape_sde import checks as _v
 from landscape_sde.rng import as_seed_sequence
 
-__all__ = ["Dataset", "digits", "gaussian_mixture", "one_hot"]
+__all__ = ["Dataset", "corrupt_labels", "digits", "gaussian_mixture", "one_hot"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,3 +186,30 @@ def gaussian_mixture(n_train, n_test=0, *, n_features=2, n_classes=3, separation
     X = means[y] + gen.standard_normal((n, n_features))
     return _standardised(X[:n_train], y[:n_train], X[n_train:], y[n_train:], n_classes,
                          "gaussian_mixture")
+
+
+def corrupt_labels(ds, fraction, *, rng=None):
+    """A copy of ``ds`` in which each training label, independently with probability
+    ``fraction``, is replaced by a uniform random class (possibly the same one); the test set is
+    untouched. Label noise makes the digits hard enough to fit that cross-entropy training is
+    slow, as on the larger data sets of the edge-of-stability literature.
+
+    Parameters
+    ----------
+    ds : Dataset
+    fraction : float
+        In ``[0, 1]``.
+    rng : None, int, SeedSequence or Generator
+
+    Returns
+    -------
+    Dataset
+    """
+    if not isinstance(ds, Dataset):
+        raise TypeError(f"ds: expected a Dataset, got {type(ds).__name__}")
+    fraction = _v.real("fraction", fraction, low=0.0, high=1.0)
+    gen = np.random.default_rng(as_seed_sequence(rng))
+    y = ds.y_train.copy()
+    hit = gen.random(y.size) < fraction
+    y[hit] = gen.integers(0, ds.n_classes, size=int(hit.sum()))
+    return dataclasses.replace(ds, y_train=y, name=f"{ds.name} ({fraction:g} label noise)")
