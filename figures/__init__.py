@@ -19,4 +19,5 @@ FIGURES = ("stationary_quadratic", "stationary_linreg", "valley_density", "valle
            "sweep_phase_diagram", "sweep_sharpness", "underdamped_langevin",
            "probability_current", "mfpt_kramers", "adaptive_edge_of_stability",
            "digits_edge_of_stability", "digits_edge_of_stochastic_stability",
-           "digits_sharpness_vs_noise")
+           "digits_sharpness_vs_noise", "digits_fdr",
+           "digits_noise_scale")
