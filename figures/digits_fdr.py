@@ -58,6 +58,8 @@ def compute(config):
                                     z=float(rel.z), drift_z=rel.drift_z, holds=rel.holds)
                     cells.append(cell)
             out["cells"][name] = cells
+            out[f"{name}_ratio"] = np.array([[c["lr"], c["batch_size"], c.get("ratio", np.nan),
+                                              c.get("ratio_se", np.nan)] for c in cells])
             out[f"{name}_min_loss"] = min_loss
     return out
 
