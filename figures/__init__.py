@@ -18,4 +18,7 @@ FIGURES = ("stationary_quadratic", "stationary_linreg", "valley_density", "valle
            "fdr_adaptive_schedule",
            "sweep_phase_diagram", "sweep_sharpness", "underdamped_langevin",
            "probability_current", "mfpt_kramers", "adaptive_edge_of_stability",
-           "hessian_spectrum", "catapult_phase", "kramers_escape", "weak_order")
+           "hessian_spectrum", "catapult_phase", "kramers_escape", "weak_order",
+           "digits_edge_of_stability", "digits_edge_of_stochastic_stability",
+           "digits_sharpness_vs_noise", "digits_fdr",
+           "digits_noise_scale")
