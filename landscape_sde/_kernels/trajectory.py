@@ -48,7 +48,7 @@ def _abs_max(th):
     return m
 
 
-@jit(inline="always")  # an opaque call in the step loop would keep θ out of registers
+@jit
 def _draw_batch(sampling, n, perm, pos, idx, s0, s1, s2, s3):
     """Fill ``idx`` with the next mini-batch: ``(pos, s0, s1, s2, s3)``, ``pos`` the new
     epoch position (shuffle mode).
