@@ -7,6 +7,9 @@ Two pages are generated here at every build, so they cannot drift from the code:
 
 - ``api.rst``: one autosummary entry per name in ``landscape_sde.__all__`` (modules get their
   own ``__all__`` listed);
+- ``tutorials.md``: the README (one tested example per capability), its links rewritten for
+  the site: pages of ``docs/`` become page links, figures are copied, other repository files
+  are named in code spans (they are not pages);
 - ``gallery.md``: every figure of ``figures.FIGURES`` with its caption, the module docstring
   (read with ``ast``, so the figure modules and matplotlib are not imported).
 """
@@ -40,8 +43,6 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 # The notes write maths as $...$ and $$...$$; GitHub renders the same files.
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
-# Notes link to code files of the repository (../landscape_sde/x.py); those are not pages.
-suppress_warnings = ["myst.xref_missing", "myst.header"]
 
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}
@@ -108,5 +109,36 @@ def _write_gallery():
     (HERE / "gallery.md").write_text("\n".join(lines) + "\n")
 
 
+_TUTORIAL_NOTE = (
+    "*This page is the repository's README: one runnable example per capability, each run by "
+    "`tests/test_readme.py`, every number in it checked against the stored figure data.*")
+
+
+def _write_tutorials():
+    import re
+    text = (ROOT / "README.md").read_text()
+    out = HERE / "_gallery"
+    out.mkdir(exist_ok=True)
+
+    def link(m):
+        label, target = m.group(1), m.group(2)
+        path = target.split("#")[0]
+        if re.match(r"[a-z]+:", target):
+            return m.group(0)
+        if path.startswith("docs/") and path.endswith((".md", ".rst")):
+            return f"[{label}]({target[len('docs/'):]})"
+        if path.startswith("figures/") and path.endswith(".png"):
+            shutil.copyfile(ROOT / path, out / Path(path).name)
+            return f"[{label}](_gallery/{Path(path).name})"
+        return label if label.startswith("`") else f"{label} (`{path}`)"
+
+    text = re.sub(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)", link, text)
+    text = re.sub(r"!\[([^\]]*)\]\((figures/[^)]+\.png)\)",
+                  lambda m: link(m).replace("[", "![", 1), text)
+    first, rest = text.split("\n", 1)
+    (HERE / "tutorials.md").write_text(f"{first}\n\n{_TUTORIAL_NOTE}\n{rest}")
+
+
 _write_api()
+_write_tutorials()
 _write_gallery()

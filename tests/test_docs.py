@@ -171,13 +171,32 @@ def test_every_page_linked_from_the_readme_exists():
     assert _readme_links("see [x](docs/nope.md#a) and [y](https://a.b)") == {"docs/nope.md"}
 
 
+def _docs_references(text):
+    """``docs/...`` file names mentioned in a text (code, comments, Markdown)."""
+    return {m.rstrip(".,;:)") for m in re.findall(r"(?<![\w/])docs/[\w./-]+\.(?:md|rst|py)", text)}
+
+
+def test_every_docs_file_the_code_cites_exists():
+    # The code and notes cite their derivations in docs/; a clone must be able to follow them.
+    cited = {}
+    for path in ROOT.rglob("*"):
+        if path.suffix in (".py", ".md", ".toml") and not {"_build", ".git"} & set(path.parts):
+            for ref in _docs_references(path.read_text(errors="replace")):
+                cited.setdefault(ref, path.relative_to(ROOT))
+    cited = {ref: where for ref, where in cited.items() if ref != "docs/nope.md"}  # below
+    assert len(cited) >= 5
+    missing = {ref: str(where) for ref, where in cited.items() if not (ROOT / ref).exists()}
+    assert not missing, f"cited but not in the repository: {missing}"
+    assert _docs_references("see docs/nope.md, and xdocs/a.md") == {"docs/nope.md"}
+
+
 def test_docs_site_sources_exist():
-    # Every page in the site's toctrees is a file in docs/ (the generated api/gallery excepted).
+    # Every page in the site's toctrees is a file in docs/ (those docs/conf.py generates excepted).
     index = (ROOT / "docs" / "index.md").read_text()
     pages = [line.strip() for block in re.findall(r"```\{toctree\}\n(.*?)```", index, re.S)
              for line in block.splitlines() if line.strip() and not line.startswith(":")]
     assert {"quickstart", "engine", "api"} <= set(pages)
-    missing = [p for p in pages if p not in ("api", "gallery")
+    missing = [p for p in pages if p not in ("api", "gallery", "tutorials")
                and not any((ROOT / "docs" / f"{p}{ext}").exists() for ext in (".md", ".rst"))]
     assert not missing
 
