@@ -18,7 +18,18 @@ def _points(model, points):
 
 
 def losses(model, points):
-    """``L`` at each row of ``points`` (shape ``(M, dim)``) -> ``(M,)``."""
+    """``L`` at each row of ``points`` (shape ``(M, dim)``) -> ``(M,)``.
+
+    Parameters
+    ----------
+    model : landscape_sde.Model
+    points : array_like, shape (M, dim)
+        One point ``θ`` per row (a single point of shape ``(dim,)`` is one row).
+
+    Returns
+    -------
+    ndarray, shape (M,)
+    """
     pts = _points(model, points)
     out = np.empty(pts.shape[0])
     field_kernels(model.kernels).losses(model.data, pts, out)
@@ -26,7 +37,18 @@ def losses(model, points):
 
 
 def gradients(model, points):
-    """``∇L`` at each point -> ``(M, dim)``."""
+    """``∇L`` at each point -> ``(M, dim)``.
+
+    Parameters
+    ----------
+    model : landscape_sde.Model
+    points : array_like, shape (M, dim)
+        One point ``θ`` per row (a single point of shape ``(dim,)`` is one row).
+
+    Returns
+    -------
+    ndarray, shape (M, dim)
+    """
     pts = _points(model, points)
     out = np.empty_like(pts)
     field_kernels(model.kernels).gradients(model.data, pts, out)
@@ -35,7 +57,18 @@ def gradients(model, points):
 
 def sample_covariances(model, points):
     """Per-sample gradient covariance ``C(θ)`` (1/N normalisation) at each point ->
-    ``(M, dim, dim)``."""
+    ``(M, dim, dim)``.
+
+    Parameters
+    ----------
+    model : landscape_sde.Model
+    points : array_like, shape (M, dim)
+        One point ``θ`` per row (a single point of shape ``(dim,)`` is one row).
+
+    Returns
+    -------
+    ndarray, shape (M, dim, dim)
+    """
     pts = _points(model, points)
     out = np.empty((pts.shape[0], model.dim, model.dim))
     field_kernels(model.kernels).sample_covariances(model.data, pts, model.n_samples, out)
@@ -44,7 +77,18 @@ def sample_covariances(model, points):
 
 def model_diffusions(model, points):
     """The model's own diagonal diffusion ``D(θ)`` at each point -> ``(M, dim)`` (zero for a
-    model without one)."""
+    model without one).
+
+    Parameters
+    ----------
+    model : landscape_sde.Model
+    points : array_like, shape (M, dim)
+        One point ``θ`` per row (a single point of shape ``(dim,)`` is one row).
+
+    Returns
+    -------
+    ndarray, shape (M, dim)
+    """
     pts = _points(model, points)
     out = np.empty_like(pts)
     field_kernels(model.kernels).diffusions(model.data, pts, out)
@@ -56,6 +100,17 @@ def diffusion_of(model, scheme, points):
     ``(M, dim, dim)`` (full) or ``(M, dim)`` (diagonal) values: ``scheme.diffusion``, e.g.
     ``T I`` for Langevin, ``(η/2) c_b C(θ)`` for the SME, the model's own ``D(θ)`` for
     ``AnisotropicLangevin``. Discrete maps (GD, SGD, ...) raise ``TypeError``.
+
+    Parameters
+    ----------
+    model : landscape_sde.Model
+    scheme : landscape_sde.Scheme
+        A continuous-time scheme (one with a ``diffusion`` method).
+    points : array_like, shape (M, dim)
+
+    Returns
+    -------
+    ndarray, shape (M, dim, dim) or (M, dim)
     """
     pts = _points(model, points)
     return _v.scheme(scheme).diffusion(model, pts)

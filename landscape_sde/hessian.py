@@ -71,7 +71,16 @@ def hessian_eigenpairs(model, theta, k=1, method="auto", tol=1e-10, maxiter=None
         ``auto``: dense for ``dim <= 500``, Lanczos otherwise.
     tol : float
         Relative accuracy of the Lanczos eigenvalues (ARPACK's ``tol``).
-    rng : seed for the Lanczos start vector (reproducible results).
+    maxiter : int, optional
+        Maximum number of Arnoldi update iterations (ARPACK's default when None).
+    rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        Seed of the Lanczos start vector (reproducible results).
+
+    Returns
+    -------
+    Eigenpairs
+        ``values`` largest first, ``vectors`` as columns, residual norms, the number of
+        Hessian-vector products and the method used.
     """
     _v.model(model)
     theta = _v.finite_array("theta", theta, shape=(model.dim,))

@@ -51,6 +51,20 @@ class KernelSpec:
     ``module``. ``batch_grad``, ``sample_grads`` and ``batch_hvp`` may be left out for a
     potential (``N = 1``): the engine then uses the full-batch kernels for every batch
     (:mod:`landscape_sde._kernels.defaults`).
+
+    Parameters
+    ----------
+    module : str
+        Importable module that holds the kernels (the engine imports it by name, also in
+        worker processes).
+    prefix : str
+        Name prefix: the kernel ``k`` is ``{prefix}_{k}`` in ``module``.
+    diffusion : bool
+        Whether the model also has a ``{prefix}_diffusion`` kernel (its own diagonal
+        diffusion ``D(θ)``, used by :class:`landscape_sde.AnisotropicLangevin`).
+    functions : tuple of (str, compiled function)
+        ``((kernel, function), ...)`` when declared by reference (:meth:`of`); empty when
+        found by name.
     """
 
     module: str

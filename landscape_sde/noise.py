@@ -31,6 +31,11 @@ def batch_noise_factor(n_samples, batch_size, replace=False):
         ``b``, in ``[1, N]``.
     replace : bool
         ``True`` for i.i.d. indices, ``False`` for ``b`` distinct indices.
+
+    Returns
+    -------
+    float
+        ``1/b`` with replacement, ``(N − b) / (b (N − 1))`` without (0 for ``N = 1``).
     """
     n = _v.integer("n_samples", n_samples, low=1)
     b = _v.integer("batch_size", batch_size, low=1, high=n)
@@ -40,19 +45,59 @@ def batch_noise_factor(n_samples, batch_size, replace=False):
 
 
 def per_sample_covariance(sample_grads):
-    """``C = (1/N) Σ_i (g_i − ḡ)(g_i − ḡ)ᵀ`` from per-sample gradients of shape ``(N, dim)``."""
+    """``C = (1/N) Σ_i (g_i − ḡ)(g_i − ḡ)ᵀ`` from per-sample gradients of shape ``(N, dim)``.
+
+    Parameters
+    ----------
+    sample_grads : array_like, shape (N, dim)
+        Per-sample gradients ``g_i = ∇ℓ_i(θ)``, one per row.
+
+    Returns
+    -------
+    ndarray, shape (dim, dim)
+    """
     g = _v.finite_array("sample_grads", sample_grads, ndim=2)
     centred = g - g.mean(axis=0)
     return centred.T @ centred / g.shape[0]
 
 
 def minibatch_covariance(sample_grads, batch_size, replace=False):
-    """``Σ_b = Cov g_B = c_b · C`` from per-sample gradients of shape ``(N, dim)``."""
+    """``Σ_b = Cov g_B = c_b · C`` from per-sample gradients of shape ``(N, dim)``.
+
+    Parameters
+    ----------
+    sample_grads : array_like, shape (N, dim)
+        Per-sample gradients ``g_i = ∇ℓ_i(θ)``, one per row.
+    batch_size : int
+        ``b``, in ``[1, N]``.
+    replace : bool
+        ``True`` for i.i.d. indices, ``False`` for ``b`` distinct indices.
+
+    Returns
+    -------
+    ndarray, shape (dim, dim)
+    """
     g = _v.finite_array("sample_grads", sample_grads, ndim=2)
     return batch_noise_factor(g.shape[0], batch_size, replace) * per_sample_covariance(g)
 
 
 def sme_diffusion(model, theta, lr, batch_size, replace=False):
-    """Itô diffusion tensor ``D(θ) = (η/2) Σ_b(θ)`` of the first-order SME at ``θ``."""
+    """Itô diffusion tensor ``D(θ) = (η/2) Σ_b(θ)`` of the first-order SME at ``θ``.
+
+    Parameters
+    ----------
+    model : landscape_sde.Model
+    theta : array_like, shape (dim,)
+    lr : float
+        Learning rate ``η > 0``.
+    batch_size : int
+        ``b``, in ``[1, N]``.
+    replace : bool
+        ``True`` for i.i.d. indices, ``False`` for ``b`` distinct indices.
+
+    Returns
+    -------
+    ndarray, shape (dim, dim)
+    """
     lr = _v.positive("lr", lr)
     return 0.5 * lr * minibatch_covariance(model.sample_grads(theta), batch_size, replace)

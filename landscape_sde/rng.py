@@ -26,6 +26,10 @@ def as_seed_sequence(rng=None):
         ``None`` draws fresh entropy from the OS; an ``int`` (>= 0) is the seed; a
         ``SeedSequence`` is used as is; a ``Generator`` is asked for 128 bits of entropy
         (so it advances, as SPEC 7 expects).
+
+    Returns
+    -------
+    numpy.random.SeedSequence
     """
     if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         if rng is not None and rng < 0:
@@ -41,14 +45,33 @@ def as_seed_sequence(rng=None):
 
 def as_generator(rng=None):
     """A :class:`numpy.random.Generator` for any accepted ``rng=`` value (a Generator is used
-    as is, so it advances)."""
+    as is, so it advances).
+
+    Parameters
+    ----------
+    rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        As for :func:`as_seed_sequence`.
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
     if isinstance(rng, np.random.Generator):
         return rng
     return np.random.default_rng(as_seed_sequence(rng))
 
 
 def root_key(seed_sequence):
-    """The 128-bit key (``uint64[2]``) that compiled loops derive replica streams from."""
+    """The 128-bit key (``uint64[2]``) that compiled loops derive replica streams from.
+
+    Parameters
+    ----------
+    seed_sequence : numpy.random.SeedSequence
+
+    Returns
+    -------
+    ndarray of uint64, shape (2,)
+    """
     return seed_sequence.generate_state(2, np.uint64)
 
 
@@ -57,6 +80,22 @@ def standard_normals(n_replicas, n, *, rng=None, first_replica=0):
 
     These are exactly the draws the compiled integrators make, exposed for testing and for
     users who want the same streams outside :func:`landscape_sde.simulate`.
+
+    Parameters
+    ----------
+    n_replicas : int
+        Number of replica streams (``>= 0``).
+    n : int
+        Draws per replica (``>= 0``).
+    rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        As for :func:`as_seed_sequence`.
+    first_replica : int
+        Index of the first replica (``>= 0``): replica ``j`` of the result is stream
+        ``first_replica + j``, the same whatever ``n_replicas``.
+
+    Returns
+    -------
+    ndarray, shape (n_replicas, n)
     """
     out = np.empty(_shape(n_replicas, n))
     _krng.fill_normals(root_key(as_seed_sequence(rng)), _first(first_replica), out)
@@ -64,7 +103,24 @@ def standard_normals(n_replicas, n, *, rng=None, first_replica=0):
 
 
 def uniforms(n_replicas, n, *, rng=None, first_replica=0):
-    """The first ``n`` uniform doubles in [0, 1) of each replica stream, ``(n_replicas, n)``."""
+    """The first ``n`` uniform doubles in [0, 1) of each replica stream, ``(n_replicas, n)``.
+
+    Parameters
+    ----------
+    n_replicas : int
+        Number of replica streams (``>= 0``).
+    n : int
+        Draws per replica (``>= 0``).
+    rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        As for :func:`as_seed_sequence`.
+    first_replica : int
+        Index of the first replica (``>= 0``): replica ``j`` of the result is stream
+        ``first_replica + j``, the same whatever ``n_replicas``.
+
+    Returns
+    -------
+    ndarray, shape (n_replicas, n)
+    """
     out = np.empty(_shape(n_replicas, n))
     _krng.fill_uniforms(root_key(as_seed_sequence(rng)), _first(first_replica), out)
     return out

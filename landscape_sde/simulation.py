@@ -72,7 +72,8 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
         ``ensemble.theta``/``loss`` hold only the final state (``t = [n_steps]``). Memory does
         not grow with ``n_steps``; the statistics are bit-identical for any thread count.
     progress : bool
-        Show a progress bar on stderr (steps done, ETA). The run is split into about 20
+        Show a progress bar on stderr (steps done, ETA): ``tqdm`` when installed, a plain
+        text bar otherwise (:mod:`landscape_sde.progress`). The run is split into about 20
         compiled segments carrying every replica's state, so paths are bit-identical.
 
     Returns
@@ -343,5 +344,5 @@ def _meta(model, scheme, seed, n_steps, n_replicas, bound, stream):
 
 
 def _progress_bar(total, unit):
-    from .progress import ProgressBar
-    return ProgressBar(total, unit)
+    from .progress import progress_bar
+    return progress_bar(total, unit)

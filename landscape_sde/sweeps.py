@@ -118,7 +118,7 @@ def sweep(run_cell, grid, store, *, client=None, processes=None, seed=0, dims=No
     retry_failed : bool
         Also rerun cells that failed before.
     progress : bool
-        Progress bar of cells on stderr.
+        Progress bar of cells on stderr (``tqdm`` when installed, else a plain text bar).
     check_cell : bool
         On resume, refuse a ``run_cell`` whose fingerprint (qualified name, source hash,
         partial arguments, defaults, closure) differs from the one that wrote the store (its
@@ -193,8 +193,8 @@ def _run(store, run_cell, grid, dims, seed, config_text, fingerprint, check_cell
     pass_rng = _accepts_rng(run_cell)
     bar = None
     if progress:
-        from .progress import ProgressBar
-        bar = ProgressBar(status.size, "cells", initial=status.size - len(cells))
+        from .progress import progress_bar
+        bar = progress_bar(status.size, "cells", initial=status.size - len(cells))
     writer = _Writer(store, grid, dims, failed_before=status == STATUS["failed"])
     if client is not None:
         results = _dask_results(client, run_cell, tasks, pass_rng)

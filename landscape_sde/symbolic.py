@@ -144,6 +144,20 @@ class SymbolicModel(Model):
     expr : sympy.Expr
         The per-sample loss ``ℓ(θ; x)`` in the user's symbols.
     param_symbols, data_symbols : tuple of sympy.Symbol
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        The per-sample loss, already checked (build models with :func:`finite_sum` or
+        :func:`potential`, which validate; this constructor does not).
+    params : sequence of sympy.Symbol
+        The parameters ``θ``, in order.
+    data_symbols : sequence of sympy.Symbol
+        The data symbols of ``expr``.
+    data_arrays : sequence of ndarray
+        One array of ``N`` samples per data symbol (a single dummy column for a potential).
+    diffusion : sequence of sympy.Expr, optional
+        The model's own diagonal Itô diffusion ``D(θ)``, one expression per parameter.
     """
 
     def __init__(self, expr, params, data_symbols, data_arrays, diffusion=None):
@@ -300,6 +314,19 @@ def potential(expr, params, diffusion=None):
     ``diffusion``: optionally the model's own diagonal Itô diffusion ``D(θ)``, one SymPy
     expression per parameter (integrated by ``AnisotropicLangevin``, used by the
     Fokker-Planck solver), e.g. ``[delta / kappa, delta + alpha * U]``.
+
+    Parameters
+    ----------
+    expr : sympy.Expr or str
+        The potential ``U(θ)`` in the symbols of ``params`` only.
+    params : sequence of sympy.Symbol
+        The parameters ``θ``, in order.
+    diffusion : sequence of sympy.Expr, optional
+        One expression in ``params`` per parameter.
+
+    Returns
+    -------
+    SymbolicModel
     """
     expr = sp.sympify(expr)
     params = _check_symbols(expr, params, ())

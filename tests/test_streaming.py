@@ -123,7 +123,7 @@ def test_progress_bar_keeps_paths_bit_identical(capsys):
     b = _run(progress=True)
     np.testing.assert_array_equal(a.theta, b.theta)
     err = capsys.readouterr().err
-    assert "120/120 steps" in err and err.count("120/120") == 1
+    assert "120/120 steps" in err and err.count("120/120") == 1  # tqdm or plain alike
 
 
 def test_merge_in_any_blocking_matches_numpy():

@@ -15,9 +15,25 @@ prange = numba.prange
 def jit(func=None, *, parallel=False, cache=True, inline="never", forward_records=False):
     """Compile ``func`` in nopython mode with the project's options (usable bare or called).
 
-    ``forward_records=True`` compiles with :class:`.pipeline.RecordPipeline`, which removes the
-    per-step reference counting of record fields and inlined arguments (the trajectory
-    driver)."""
+    Parameters
+    ----------
+    func : callable, optional
+        The Python function to compile; omitted when used as ``@jit(...)``.
+    parallel : bool
+        Compile ``prange`` loops to threads.
+    cache : bool
+        Cache the machine code to disk (numba's ``cache=True``).
+    inline : {"never", "always"}
+        numba's inlining at the Numba IR level.
+    forward_records : bool
+        Compile with :class:`.pipeline.RecordPipeline`, which removes the per-step reference
+        counting of record fields and inlined arguments (the trajectory driver).
+
+    Returns
+    -------
+    numba dispatcher, or a decorator when ``func`` is None
+        Compiled with ``fastmath=False`` (reproducible), ``error_model="numpy"``, ``nogil``.
+    """
     def wrap(f):
         extra = {}
         if forward_records:

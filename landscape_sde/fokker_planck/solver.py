@@ -658,7 +658,7 @@ class FokkerPlanck:
         rates : ndarray, shape (k,)
             ``−Re λ`` of the ``k`` non-zero eigenvalues closest to zero, ascending; mode ``j``
             decays as ``exp(−rates[j] t)``.
-        modes : ndarray, shape (k, *grid.shape)
+        modes : ndarray, shape ``(k, *grid.shape)``
             Right eigenvectors of the operator: density perturbations of zero mass. Reversible:
             real, orthonormal in the ``Σ_cells ψ_i ψ_j / π`` inner product (``π`` the
             stationary density as returned by ``stationary``); otherwise complex when the

@@ -55,6 +55,18 @@ class NoParams(typing.NamedTuple):
 def no_init(theta, state, r, params, s0, s1, s2, s3):
     """``init`` of a scheme whose state starts at zero: draws nothing.
 
+    Parameters
+    ----------
+    theta, state, r, params
+        The replica's parameters, state, index and the scheme's parameters (unused).
+    s0, s1, s2, s3 : uint64
+        The replica's generator state.
+
+    Returns
+    -------
+    tuple of uint64
+        ``(s0, s1, s2, s3)`` unchanged.
+
     Not disk-cached: it is compiled for every scheme's state and parameter types, and
     numba's cache index of a shared function would record the types of schemes defined in
     modules other processes cannot import. (The generated loop that calls it is cached.)"""

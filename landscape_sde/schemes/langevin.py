@@ -112,6 +112,13 @@ class LeimkuhlerMatthews(Langevin):
     One gradient per step, like Euler-Maruyama, but stationary averages are second order in
     ``dt`` (Leimkuhler, Matthews & Stoltz, IMA J. Numer. Anal. 2016), and on a quadratic the
     stationary variance is exactly ``T / h``. Weak order 1 on finite horizons.
+
+    Parameters
+    ----------
+    dt : float
+        Time step ``> 0``.
+    temperature : float
+        ``T > 0``, in units of the loss.
     """
 
     order = {"weak": 1, "stationary": 2}

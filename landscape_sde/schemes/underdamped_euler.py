@@ -42,7 +42,18 @@ class UnderdampedEuler(Underdamped):
 
     Weak order 1, and its stationary averages carry an ``O(dt)`` bias in the positions as in
     the velocities (on a harmonic well ``⟨θ²⟩ ≠ T/h`` at every ``dt > 0``); kept as the baseline
-    that shows what BAOAB's splitting buys. Parameters as in :class:`BAOAB`.
+    that shows what BAOAB's splitting buys.
+
+    Parameters
+    ----------
+    dt : float
+        Time step ``> 0``.
+    temperature : float
+        ``T > 0``, in units of the loss.
+    friction : float
+        ``γ > 0``, in inverse time units.
+    mass : float
+        ``m > 0``.
     """
 
     order = {"weak": 1, "stationary": 1}
