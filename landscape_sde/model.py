@@ -215,7 +215,8 @@ def check_kernels(model, points=None, *, rtol=1e-10, fd_rtol=1e-6, rng=0):
     against central finite differences, at a few points; raise ``AssertionError`` listing
     every mismatch.
 
-    Compared: ``loss``, ``grad``, ``batch_grad`` and ``sample_grads`` (on a random batch),
+    Compared: ``loss``, ``grad``, ``batch_grad``, ``sample_grads`` and (models with targets)
+    ``sample_output_grads`` (on a random batch),
     ``hvp`` and ``batch_hvp`` (kernel against reference, ``rtol``; a batch HVP reference that
     is itself a central difference, the base-class default, is compared at ``1e-6``); the
     gradient against the mean of the per-sample gradients; gradient, Hessian and per-sample
@@ -270,6 +271,9 @@ def check_kernels(model, points=None, *, rtol=1e-10, fd_rtol=1e-6, rng=0):
         compare("hvp", out, model.hessian(theta) @ v, rtol)
         model.compiled("batch_hvp")(theta, data, idx, v, out)
         compare("batch_hvp", out, model.batch_hvp(theta, idx, v), rtol if exact_batch_hvp else 1e-6)
+        if model.has_targets:
+            model.compiled("sample_output_grads")(theta, data, idx, rows)
+            compare("sample_output_grads", rows, model.sample_output_grads(theta, idx), rtol)
         compare("grad = mean of sample_grads", model.grad(theta),
                 model.sample_grads(theta).mean(axis=0), rtol)
         compare("loss = mean of sample_losses", model.loss(theta),
