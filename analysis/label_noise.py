@@ -16,7 +16,7 @@ import numpy as np
 
 from landscape_sde import checks as _v
 
-__all__ = ["balance_rate", "predicted_balance"]
+__all__ = ["balance_rate", "predicted_balance", "predicted_balance_minibatch"]
 
 
 def balance_rate(lr, sigma, second_moment, batch_size, sharpness=None):
@@ -66,5 +66,37 @@ def predicted_balance(balance0, product, second_moment, lr, sigma, batch_size, n
     for k in range(n):
         lam = m * np.sqrt(D**2 + 4 * beta**2) if corrected else None
         D = D * (1.0 - balance_rate(lr, sigma, m, batch_size, lam))
+        out[k + 1] = D
+    return out
+
+
+def predicted_balance_minibatch(balance0, x, y, lr, batch_size, n_steps):
+    """``E D`` of mini-batch SGD (without replacement) on the product network ``f = w₁w₂x``
+    with fixed targets ``y``, from ``D(0) = balance0`` on the valley ``w₁w₂ = c``
+    (``c = Σxy/Σx²``): ``(n_steps + 1,)``.
+
+    The noise matched to label noise of size ``σ² m / N = c_b Var_n e_n`` (``e_n = (c x_n −
+    y_n) x_n``, ``c_b = (N − b)/(b(N − 1))``) gives the same leading rate ``η² c_b Var_n e_n``,
+    but its variance grows off the valley, ``Var_n e_n(δ) = Var e + 2δ Cov(x², e) + δ² Var x²``
+    with ``δ = w₁w₂ − c``. With the stationary ``Var δ = A c_b (Var e + Var δ · Var x²)``,
+    ``A = ηS / (m (2 − ηλ))`` (``S = w₁² + w₂²``, ``λ = mS``), the rate per step is
+    ``η² (m² Var δ + c_b (Var e + Var x² · Var δ))``; first order in ``ηλ`` beyond the
+    leading term.
+    """
+    from landscape_sde.noise import batch_noise_factor
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    lr = _v.positive("lr", lr)
+    c = float(x @ y / (x @ x))
+    m, e = float(np.mean(x**2)), (c * x - y) * x
+    ve, v2 = float(np.var(e)), float(np.var(x**2))
+    cb = batch_noise_factor(x.size, _v.integer("batch_size", batch_size, low=1))
+    D = float(balance0)
+    out = np.empty(_v.integer("n_steps", n_steps, low=0) + 1)
+    out[0] = D
+    for k in range(out.size - 1):
+        S = np.sqrt(D**2 + 4 * c**2)
+        A = lr * S / (m * (2 - lr * m * S))
+        var_delta = A * cb * ve / (1 - A * cb * v2)
+        D *= 1 - lr**2 * (m**2 * var_delta + cb * (ve + v2 * var_delta))
         out[k + 1] = D
     return out
