@@ -78,7 +78,7 @@ class Method:
         The oracle: ``∇L``; ``(1/b) Σ_{i∈B} ∇ℓ_i`` with a batch drawn once per step; every
         ``∇ℓ_i`` in ``oracle.gs`` with their mean in ``oracle.g``; or the batch gradient in
         ``oracle.g`` and the batch's output gradients ``∇f_i`` in ``oracle.gs`` (models with
-        targets, :meth:`landscape_sde.Model.sample_output_grads`; no batch is drawn when
+        targets, ``Model.sample_output_grads``; no batch is drawn when
         ``batch_size = N``, and ``sampling`` must then be ``"replace"``).
     batch_size : int
         ``b`` for the batch and outputs oracles.
