@@ -13,7 +13,7 @@ invariant, and (§7) Yaida's relations with heavy-ball momentum, FDR2 under stat
 the linear-learning identity, the deep-linear per-layer identity and the effective temperature
 on quadratics; the entropy production of a stationary 2-D OU process (zero iff the noise
 commutes with the curvature); (§8) the stability edge of Adam with a frozen preconditioner;
-the catapult thresholds of the uv model; and (§9) the balance drift of label-noise SGD.
+the catapult thresholds of the uv model; and (§9) the balance drift of label-noise SGD and the stationary moment of online SGD.
 """
 import argparse
 import dataclasses
@@ -738,6 +738,35 @@ def label_noise_drift():
     return Derivation("label_noise_drift",
                       "w ← w − η ∇_w ½(Σ_j u_j v_j x_j − y − σε)², fresh ε each step",
                       sp.Eq(sp.Symbol("E[1 − D'/D]"), rate0 * 2 / (2 - eta * lam)), checks)
+
+
+@derivation
+def online_linreg_moment():
+    eta, b, d, s, sig = sp.symbols("eta b d s sigma", positive=True)
+    # E[x xᵀ A x xᵀ] = 2A + tr(A) I for x ~ N(0, I), checked entrywise with Isserlis in d = 2
+    x1, x2 = sp.symbols("x1 x2", real=True)
+    a11, a12, a22 = sp.symbols("a11 a12 a22", real=True)
+    A = sp.Matrix([[a11, a12], [a12, a22]])
+    xv = sp.Matrix([x1, x2])
+    M = xv * (xv.T * A * xv)[0] * xv.T
+    mom = {sp.Integer(1): 1}
+    for i in range(5):
+        for j in range(5):
+            mono = x1**i * x2**j
+            f = lambda k: 0 if k % 2 else int(np.prod(np.arange(k - 1, 0, -2))) if k else 1  # noqa: E731
+            mom[mono] = f(i) * f(j)
+    EM = M.applyfunc(lambda e: expectation(e, (x1, x2), mom))
+    checks = [identity("E[x xᵀ A x xᵀ] = 2A + tr(A) I", sum((EM - 2 * A - A.trace() * sp.eye(2)).applyfunc(sp.expand)))]
+    # W = sI: s = s − 2ηs + η²[((b + 1)/b) s + (d s + σ²)/b]
+    sol = sp.solve(sp.Eq(s, s - 2 * eta * s + eta**2 * ((b + 1) / b * s + (d * s + sig**2) / b)), s)[0]
+    checks.append(identity("s = ησ²/(2b − η(b + d + 1))", sol - eta * sig**2 / (2 * b - eta * (b + d + 1))))
+    checks.append(identity("η → 0: ησ²/(2b)", sp.limit(sol / eta, eta, 0) - sig**2 / (2 * b)))
+    from analysis.online import stationary_variance
+    checks.append(Check("stationary_variance", float(sol.subs({eta: 0.1, b: 4, d: 10, sig: 0.5})),
+                        stationary_variance(0.1, 4, 10, 0.5), rtol=1e-12))
+    return Derivation("online_linreg_moment",
+                      "online SGD, x ~ N(0, I_d), y = xᵀθ* + σε, fresh samples each step",
+                      sp.Eq(sp.Symbol("E w_j²"), sol), checks)
 
 
 # --- runner -----------------------------------------------------------------------------------
