@@ -46,12 +46,14 @@ def test_full_batch_matches_numpy_reference_with_same_draws(make):
     assert np.max(np.abs(gd.theta[-1, 0] - want[0])) > 1e-3
 
 
-def test_minibatch_label_noise_covariance():
+@pytest.mark.parametrize("replace", [False, True])
+def test_minibatch_label_noise_covariance(replace):
     # At an interpolating minimum every residual is zero, so one step is the label-noise kick
-    # alone: Δθ = (ησ/b) Σ_{i∈B} ε_i x_i, Cov = η²σ²/b · XᵀX/N (uniform b-subsets).
+    # alone: Δθ = (ησ/b) Σ_{i∈B} ε_i x_i, Cov = η²σ²/b · XᵀX/N (b-subsets or i.i.d. indices).
     model = LinearRegression.teacher_student(16, 2, noise=0.0, rng=4)
     lr, sigma, b, R = 0.1, 2.0, 4, 20000
-    ens = lsde.simulate(model, lsde.LabelNoiseSGD(lr, sigma, batch_size=b), model.teacher,
+    ens = lsde.simulate(model, lsde.LabelNoiseSGD(lr, sigma, batch_size=b, replace=replace),
+                        model.teacher,
                         n_steps=1, n_replicas=R, rng=5)
     d = ens.theta[-1] - model.teacher
     cov = np.cov(d.T)
