@@ -13,7 +13,7 @@ invariant, and (§7) Yaida's relations with heavy-ball momentum, FDR2 under stat
 the linear-learning identity, the deep-linear per-layer identity and the effective temperature
 on quadratics; the entropy production of a stationary 2-D OU process (zero iff the noise
 commutes with the curvature); (§8) the stability edge of Adam with a frozen preconditioner;
-and the catapult thresholds of the uv model.
+the catapult thresholds of the uv model; and (§9) the balance drift of label-noise SGD and the stationary moment of online SGD.
 """
 import argparse
 import dataclasses
@@ -676,6 +676,97 @@ def adam_frozen_threshold():
     return Derivation("adam_frozen_threshold",
                       "m' = β₁m + (1 − β₁)Hθ, θ' = θ − ηP⁻¹m' with P frozen (heavy ball on P⁻¹H)",
                       sp.Eq(sp.Symbol("lambda_max(P^-1 H)"), sp.factor(edge)), checks)
+
+
+# --- §9 label noise ---------------------------------------------------------------------------
+@derivation
+def label_noise_drift():
+    u, v, eta, g, m, sig, N, c = sp.symbols("u v eta g m sigma N c", real=True)
+    # One coordinate j of f = Σ_j u_j v_j x_j (d = 1: the product network), batch gradient of
+    # ½(f − y − σε)²: (ĝ v, ĝ u) with ĝ the batch mean of (f − y − σε) x_j.
+    n1, n2 = u - eta * g * v, v - eta * g * u
+    ratio = sp.factor(sp.expand(n1**2 - n2**2) / (u**2 - v**2))
+    checks = [identity("D' = (1 − η² ĝ²) D, D = u² − v²", ratio - (1 - eta**2 * g**2))]
+    # On the manifold (interpolation) ĝ = −(σ/N) Σ_i ε_i x_i: E ĝ² from independent ε_i
+    # (explicit N = 3, then the pattern σ² Σ x²/N² = σ² m/N with m = mean x²).
+    xs, es = sp.symbols("x1:4", real=True), sp.symbols("e1:4", real=True)
+    ghat = -sig / 3 * sum(e * x for e, x in zip(es, xs))
+    mom = {sp.Integer(1): 1}
+    for i, e in enumerate(es):
+        mom[e**2] = 1
+        for f in es[i + 1:]:
+            mom[e * f] = 0
+    for e in es:
+        mom[e] = 0
+    Eg2 = expectation(ghat**2, es, mom)
+    checks.append(identity("E ĝ² = σ² m / N on the manifold (N = 3)",
+                           Eg2 - sig**2 * (sum(x**2 for x in xs) / 3) / 3))
+    rate0 = eta**2 * sig**2 * m / N
+    # The implicit regulariser: per-step drift −κ ∇_Γ R, R = tr ∇²L = m (u² + v²) on Γ = {uv = c}
+    # (Hessian = Gauss-Newton at interpolation); tangent τ ∝ (u, −v). Its effect on D:
+    kappa = sp.Symbol("kappa", positive=True)
+    grad_R = sp.Matrix([2 * m * u, 2 * m * v])
+    tau = sp.Matrix([u, -v])
+    proj = (tau.dot(grad_R) / tau.dot(tau)) * tau
+    dD = sp.Matrix([2 * u, -2 * v]).dot(-kappa * proj)
+    kappa_sol = sp.solve(sp.Eq(sp.simplify(dD / (u**2 - v**2)), -rate0), kappa)[0]
+    checks.append(identity("drift = −(η²σ²/4N) ∇_Γ tr ∇²L per step", kappa_sol - eta**2 * sig**2 / (4 * N)))
+    # Finite η, full batch: δ = uv − c obeys δ' ≈ (1 − ηλ) δ + η S ζ (S = u² + v², λ = mS,
+    # Var ζ = σ² m/N); the stationary Var δ enters E ĝ² = m² Var δ + Var ζ.
+    S, lam = sp.symbols("S lambda", positive=True)
+    s2 = sig**2 * m / N
+    var_delta = eta**2 * S**2 * s2 / (1 - (1 - eta * m * S) ** 2)
+    rate = sp.simplify(eta**2 * (m**2 * var_delta + s2))
+    factor = sp.simplify((rate / rate0).subs(S, lam / m))
+    checks.append(identity("finite-η factor 2/(2 − ηλ)", factor - 2 / (2 - eta * lam)))
+    # Numbers: one engine step of label-noise SGD reproduces D' = (1 − η²ĝ²)D with the
+    # replica's own draws, and balance_rate evaluates the derived rate.
+    import landscape_sde as lsde
+    from analysis.label_noise import balance_rate
+    from models import ProductNetwork
+    net = ProductNetwork(n_samples=8, label_noise=0.0, rng=0)
+    w, lr, sg = np.array([1.7, 0.4]), 0.05, 0.7
+    ens = lsde.simulate(net, lsde.LabelNoiseSGD(lr, sg), w, n_steps=1, rng=3)
+    z = lsde.rng.standard_normals(1, 8, rng=3)[0]
+    g_num = float(np.mean((w[0] * w[1] * net.x - net.y - sg * z) * net.x))
+    w_new = ens.theta[-1, 0]
+    checks.append(Check("one label-noise step of the engine", float(ratio.subs({eta: lr, g: g_num})),
+                        float((w_new[0] ** 2 - w_new[1] ** 2) / (w[0] ** 2 - w[1] ** 2)), rtol=1e-12))
+    vals = {eta: 0.05, sig: 0.7, m: 1.3, N: 8, lam: 2.0}
+    checks.append(Check("balance_rate", float((rate0 * factor).subs(vals)),
+                        float(balance_rate(0.05, 0.7, 1.3, 8, sharpness=2.0)), rtol=1e-12))
+    return Derivation("label_noise_drift",
+                      "w ← w − η ∇_w ½(Σ_j u_j v_j x_j − y − σε)², fresh ε each step",
+                      sp.Eq(sp.Symbol("E[1 − D'/D]"), rate0 * 2 / (2 - eta * lam)), checks)
+
+
+@derivation
+def online_linreg_moment():
+    eta, b, d, s, sig = sp.symbols("eta b d s sigma", positive=True)
+    # E[x xᵀ A x xᵀ] = 2A + tr(A) I for x ~ N(0, I), checked entrywise with Isserlis in d = 2
+    x1, x2 = sp.symbols("x1 x2", real=True)
+    a11, a12, a22 = sp.symbols("a11 a12 a22", real=True)
+    A = sp.Matrix([[a11, a12], [a12, a22]])
+    xv = sp.Matrix([x1, x2])
+    M = xv * (xv.T * A * xv)[0] * xv.T
+    mom = {sp.Integer(1): 1}
+    for i in range(5):
+        for j in range(5):
+            mono = x1**i * x2**j
+            f = lambda k: 0 if k % 2 else int(np.prod(np.arange(k - 1, 0, -2))) if k else 1  # noqa: E731
+            mom[mono] = f(i) * f(j)
+    EM = M.applyfunc(lambda e: expectation(e, (x1, x2), mom))
+    checks = [identity("E[x xᵀ A x xᵀ] = 2A + tr(A) I", sum((EM - 2 * A - A.trace() * sp.eye(2)).applyfunc(sp.expand)))]
+    # W = sI: s = s − 2ηs + η²[((b + 1)/b) s + (d s + σ²)/b]
+    sol = sp.solve(sp.Eq(s, s - 2 * eta * s + eta**2 * ((b + 1) / b * s + (d * s + sig**2) / b)), s)[0]
+    checks.append(identity("s = ησ²/(2b − η(b + d + 1))", sol - eta * sig**2 / (2 * b - eta * (b + d + 1))))
+    checks.append(identity("η → 0: ησ²/(2b)", sp.limit(sol / eta, eta, 0) - sig**2 / (2 * b)))
+    from analysis.online import stationary_variance
+    checks.append(Check("stationary_variance", float(sol.subs({eta: 0.1, b: 4, d: 10, sig: 0.5})),
+                        stationary_variance(0.1, 4, 10, 0.5), rtol=1e-12))
+    return Derivation("online_linreg_moment",
+                      "online SGD, x ~ N(0, I_d), y = xᵀθ* + σε, fresh samples each step",
+                      sp.Eq(sp.Symbol("E w_j²"), sol), checks)
 
 
 # --- runner -----------------------------------------------------------------------------------

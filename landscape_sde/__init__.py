@@ -11,7 +11,7 @@ from .ensemble import Ensemble
 from .kernels import jit
 from .model import KernelSpec, Model, Potential, check_kernels
 from .schemes import (BAOAB, GD, NSGD, SGD, SME, Adam, AnisotropicLangevin, GradientFlow,
-                      Langevin, LeimkuhlerMatthews, Method, RMSProp, Scheme, UnderdampedEuler)
+                      LabelNoiseSGD, Langevin, LeimkuhlerMatthews, Method, RMSProp, Scheme, UnderdampedEuler)
 from .simulation import simulate
 from .streaming import Streaming
 from .sweeps import sweep
@@ -27,7 +27,7 @@ def __getattr__(name):
 
 __all__ = ["simulate", "Streaming", "sweep", "Ensemble", "Model", "Potential", "KernelSpec",
            "check_kernels", "Scheme", "Method", "GD", "SGD", "NSGD", "SME", "Langevin",
-           "LeimkuhlerMatthews", "AnisotropicLangevin", "BAOAB", "UnderdampedEuler", "GradientFlow", "Adam", "RMSProp", "jit",
+           "LeimkuhlerMatthews", "AnisotropicLangevin", "BAOAB", "UnderdampedEuler", "GradientFlow", "Adam", "RMSProp", "LabelNoiseSGD", "jit",
            "checks",
            "fields", "fokker_planck", "hessian", "kernels", "noise", "rng", "symbolic",
            "__version__"]

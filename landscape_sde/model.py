@@ -22,6 +22,11 @@ A model gives two views of the same mathematics:
    ``diffusion``       ``(theta, data, out)``            diagonal of the model's own
                                                          Itô diffusion ``D(θ)`` (optional,
                                                          ``KernelSpec.of(..., diffusion=f)``)
+   ``sample_output_    ``(theta, data, idx, out)``       ``out[j] = ∇_θ f(θ; x_{idx[j]})``
+   grads``                                               for a square loss
+                                                         ``ℓ_i = ½ (f(θ; x_i) − y_i)²``
+                                                         (optional: models with targets,
+                                                         for label-noise SGD)
    ==================  ================================  =================================
 
    Kernels do no validation (that happens once, in Python, in the model's constructor) and
@@ -38,7 +43,8 @@ import numpy as np
 
 __all__ = ["KernelSpec", "Model", "Potential", "check_kernels"]
 
-KERNEL_NAMES = ("loss", "grad", "batch_grad", "sample_grads", "hvp", "batch_hvp")
+KERNEL_NAMES = ("loss", "grad", "batch_grad", "sample_grads", "hvp", "batch_hvp",
+                "sample_output_grads")
 DEFAULTED = ("batch_grad", "sample_grads", "batch_hvp")  # full-batch forms for potentials
 
 
@@ -74,11 +80,12 @@ class KernelSpec:
 
     @classmethod
     def of(cls, *, loss, grad, hvp, batch_grad=None, sample_grads=None, batch_hvp=None,
-           diffusion=None):
+           diffusion=None, sample_output_grads=None):
         """Kernels by reference (each a :func:`landscape_sde.jit` function defined at module
         level, so that the engine can import it)."""
         given = dict(loss=loss, grad=grad, hvp=hvp, batch_grad=batch_grad,
-                     sample_grads=sample_grads, batch_hvp=batch_hvp, diffusion=diffusion)
+                     sample_grads=sample_grads, batch_hvp=batch_hvp, diffusion=diffusion,
+                     sample_output_grads=sample_output_grads)
         functions = tuple((k, f) for k, f in given.items() if f is not None)
         for k, f in functions:
             if not hasattr(f, "py_func"):
@@ -157,6 +164,18 @@ class Model(abc.ABC):
         g = lambda t: self.sample_grads(t, idx).mean(axis=0)  # noqa: E731
         return (g(theta + eps * v) - g(theta - eps * v)) / (2 * eps)
 
+    @property
+    def has_targets(self):
+        """Whether the model is a square loss ``ℓ_i = ½ (f(θ; x_i) − y_i)²`` with targets
+        ``y_i`` and a compiled ``sample_output_grads`` kernel (what label-noise SGD needs)."""
+        return "sample_output_grads" in self.kernels.names()
+
+    def sample_output_grads(self, theta, idx=None):
+        """Per-sample output gradients ``∇_θ f(θ; x_i)`` of a model with targets (see
+        :attr:`has_targets`), shape ``(len(idx), dim)``: perturbing a target ``y_i`` by ``δ``
+        changes ``∇ℓ_i`` by ``−δ ∇f_i``."""
+        raise NotImplementedError(f"{self.name}: the model has no targets (no output gradients)")
+
     def diffusion(self, theta):
         """The model's own diagonal Itô diffusion ``D(θ)`` (models that define their noise,
         integrated by ``AnisotropicLangevin``), or ``None``."""
@@ -210,7 +229,8 @@ def check_kernels(model, points=None, *, rtol=1e-10, fd_rtol=1e-6, rng=0):
     against central finite differences, at a few points; raise ``AssertionError`` listing
     every mismatch.
 
-    Compared: ``loss``, ``grad``, ``batch_grad`` and ``sample_grads`` (on a random batch),
+    Compared: ``loss``, ``grad``, ``batch_grad``, ``sample_grads`` and (models with targets)
+    ``sample_output_grads`` (on a random batch),
     ``hvp`` and ``batch_hvp`` (kernel against reference, ``rtol``; a batch HVP reference that
     is itself a central difference, the base-class default, is compared at ``1e-6``); the
     gradient against the mean of the per-sample gradients; gradient, Hessian and per-sample
@@ -265,6 +285,9 @@ def check_kernels(model, points=None, *, rtol=1e-10, fd_rtol=1e-6, rng=0):
         compare("hvp", out, model.hessian(theta) @ v, rtol)
         model.compiled("batch_hvp")(theta, data, idx, v, out)
         compare("batch_hvp", out, model.batch_hvp(theta, idx, v), rtol if exact_batch_hvp else 1e-6)
+        if model.has_targets:
+            model.compiled("sample_output_grads")(theta, data, idx, rows)
+            compare("sample_output_grads", rows, model.sample_output_grads(theta, idx), rtol)
         compare("grad = mean of sample_grads", model.grad(theta),
                 model.sample_grads(theta).mean(axis=0), rtol)
         compare("loss = mean of sample_losses", model.loss(theta),

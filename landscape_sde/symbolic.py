@@ -114,9 +114,10 @@ def _body(exprs, lines_for_result, indent="    "):
     return lines
 
 
-def _kernel_source(loss, params, data_syms, v_syms, diffusion=None):
-    """Source of the per-sample helpers and the six kernels (seven with a diffusion), in
-    canonical symbols ``_t{i}`` (parameters), ``_d{k}`` (data) and ``_v{i}`` (HVP direction)."""
+def _kernel_source(loss, params, data_syms, v_syms, diffusion=None, target=None):
+    """Source of the per-sample helpers and the six kernels (seven with a diffusion, one more
+    with a target), in canonical symbols ``_t{i}`` (parameters), ``_d{k}`` (data) and ``_v{i}``
+    (HVP direction)."""
     d = len(params)
     grad = [sp.diff(loss, p) for p in params]
     hvp = [sum(sp.diff(g, p) * v for p, v in zip(params, v_syms)) for g in grad]
@@ -133,6 +134,13 @@ def _kernel_source(loss, params, data_syms, v_syms, diffusion=None):
         src += ["", "", "@jit", "def sym_diffusion(theta, data, out):"]
         src += [f"    _t{i} = theta[{i}]" for i in range(d)]
         src += _body(list(diffusion), lambda r: [f"out[{i}] = {e}" for i, e in enumerate(r)])
+    if target is not None:  # −∂_y ∇_θ ℓ: the output gradient of a square loss
+        k = data_syms.index(target)
+        src += ["", "", "@jit", "def sym_sample_output_grads(theta, data, idx, out):"]
+        src += [f"    for _k in range(idx.shape[0]):", "        n = idx[_k]"]
+        src += ["    " + line for line in bind if f"data[{k}]" not in line]
+        src += _body([-sp.diff(g, target) for g in grad],
+                     lambda r: [f"out[_k, {i}] = {e}" for i, e in enumerate(r)], "        ")
     return "\n".join(src) + "\n" + _KERNELS
 
 
@@ -160,7 +168,7 @@ class SymbolicModel(Model):
         The model's own diagonal Itô diffusion ``D(θ)``, one expression per parameter.
     """
 
-    def __init__(self, expr, params, data_symbols, data_arrays, diffusion=None):
+    def __init__(self, expr, params, data_symbols, data_arrays, diffusion=None, target=None):
         self.expr = expr
         self.diffusion_exprs = None if diffusion is None else tuple(diffusion)
         self.param_symbols = tuple(params)
@@ -175,8 +183,19 @@ class SymbolicModel(Model):
         to_canon = dict(zip(self.param_symbols, t))
         diff = (None if diffusion is None else
                 [sp.sympify(e).xreplace(to_canon) for e in diffusion])
+        tsym = None
+        if target is not None:
+            if target not in self.data_symbols:
+                raise ValueError(f"target: expected one of the data symbols "
+                                 f"{self.data_symbols}, got {target!r}")
+            tsym = dsym[self.data_symbols.index(target)]
+            # label noise y → y + δ shifts ∇ℓ by δ ∂_y∇ℓ exactly iff ∇ℓ is affine in y
+            if any(sp.simplify(sp.diff(canon, p, tsym, tsym)) != 0 for p in t):
+                raise ValueError(f"target: the gradient of the loss {expr} must be affine in "
+                                 f"the target {target} (a square loss ½(f − {target})²)")
+        self.target = target
         source = _HEADER.format(loss=sp.sstr(expr), params=self.param_symbols,
-                                data=self.data_symbols or "none") + _kernel_source(canon, t, dsym, v, diff)
+                                data=self.data_symbols or "none") + _kernel_source(canon, t, dsym, v, diff, tsym)
         digest = hashlib.sha256(source.encode()).hexdigest()[:12]
         self.kernels = KernelSpec(load_source(f"symbolic_{digest}", source).__name__, "sym",
                                   diffusion=diffusion is not None)
@@ -187,6 +206,8 @@ class SymbolicModel(Model):
         self._loss = sp.lambdify(args, canon, "numpy")
         self._grad = sp.lambdify(args, grad, "numpy")
         self._hess = sp.lambdify(args, [[sp.diff(g, p) for p in t] for g in grad], "numpy")
+        self._out_grad = (None if tsym is None else
+                          sp.lambdify(args, [-sp.diff(g, tsym) for g in grad], "numpy"))
 
     def _columns(self, idx):
         sel = slice(None) if idx is None else np.asarray(idx)
@@ -207,6 +228,14 @@ class SymbolicModel(Model):
 
     def sample_grads(self, theta, idx=None):
         val, n = self._eval(self._grad, theta, idx)
+        return np.stack([np.broadcast_to(np.asarray(g, dtype=np.float64), (n,)) for g in val],
+                        axis=1)
+
+    def sample_output_grads(self, theta, idx=None):
+        """``−∂_y ∇_θ ℓ_i`` for the target symbol ``y`` (``∇f_i`` of a square loss)."""
+        if self._out_grad is None:
+            return super().sample_output_grads(theta, idx)
+        val, n = self._eval(self._out_grad, theta, idx)
         return np.stack([np.broadcast_to(np.asarray(g, dtype=np.float64), (n,)) for g in val],
                         axis=1)
 
@@ -267,7 +296,7 @@ def _check_compilable(name, expr):
                              "sin, tanh, sqrt, Abs, ...) and powers, got " + sp.sstr(expr)) from None
 
 
-def finite_sum(loss, params, data):
+def finite_sum(loss, params, data, target=None):
     """A finite-sum model ``L(θ) = (1/N) Σ_n ℓ(θ; x_n)`` from a SymPy per-sample loss.
 
     Parameters
@@ -279,6 +308,10 @@ def finite_sum(loss, params, data):
     data : dict
         ``{symbol: array of shape (N,)}``, or ``{(s1, ..., sk): array of shape (N, k)}`` for a
         vector of data symbols; every symbol gets N values.
+    target : sympy.Symbol, optional
+        The data symbol holding the targets ``y`` of a square loss ``½ (f − y)²`` (any loss
+        whose gradient is affine in ``y``): the model then has output gradients
+        ``∇f = −∂_y∇ℓ`` for label-noise SGD.
 
     Returns
     -------
@@ -304,7 +337,7 @@ def finite_sum(loss, params, data):
         lengths = {str(s): a.shape[0] for s, a in zip(syms, arrays)}
         raise ValueError(f"data: every symbol needs the same number of samples, got {lengths}")
     params = _check_symbols(sp.sympify(loss), params, syms)
-    return SymbolicModel(sp.sympify(loss), params, syms, arrays)
+    return SymbolicModel(sp.sympify(loss), params, syms, arrays, target=target)
 
 
 def potential(expr, params, diffusion=None):

@@ -40,7 +40,7 @@ class ProductNetwork(SymbolicModel):
         x = _v.finite_array("x", x, ndim=1)
         y = _v.finite_array("y", y, shape=(x.size,))
         w1, w2, u, v = sp.symbols("w1 w2 u v")
-        super().__init__((w1 * w2 * u - v) ** 2 / 2, (w1, w2), (u, v), [x, y])
+        super().__init__((w1 * w2 * u - v) ** 2 / 2, (w1, w2), (u, v), [x, y], target=v)
         self.x, self.y = x, y
 
     @property

@@ -222,6 +222,10 @@ class LinearRegression(Model):
         X = self.X if idx is None else self.X[np.asarray(idx)]
         return X.T @ np.asarray(u, dtype=np.float64)[:, 0]
 
+    def sample_output_grads(self, theta, idx=None):
+        """``∇_θ f_n = x_n`` (targets ``y``: label-noise SGD), shape ``(b, dim)``."""
+        return (self.X if idx is None else self.X[np.asarray(idx)]).copy()
+
     def batch_hvp(self, theta, idx, v):
         Xb = self.X[np.asarray(idx)]
         return Xb.T @ (Xb @ np.asarray(v, dtype=np.float64)) / len(idx)
@@ -290,6 +294,15 @@ def linreg_sample_grads(theta, data, idx, out):
 
 
 @jit
+def linreg_sample_output_grads(theta, data, idx, out):
+    """``out[k] = x_{idx[k]}``: the output gradient of a linear model."""
+    x = data[0]
+    for k in range(idx.shape[0]):
+        for j in range(theta.shape[0]):
+            out[k, j] = x[idx[k], j]
+
+
+@jit
 def linreg_hvp(theta, data, v, out):
     x = data[0]
     d = v.shape[0]
@@ -324,4 +337,4 @@ def linreg_batch_hvp(theta, data, idx, v, out):
 
 
 Quadratic.kernels = KernelSpec.of(loss=quadratic_loss, grad=quadratic_grad, hvp=quadratic_hvp, batch_grad=quadratic_batch_grad, sample_grads=quadratic_sample_grads, batch_hvp=quadratic_batch_hvp)
-LinearRegression.kernels = KernelSpec.of(loss=linreg_loss, grad=linreg_grad, hvp=linreg_hvp, batch_grad=linreg_batch_grad, sample_grads=linreg_sample_grads, batch_hvp=linreg_batch_hvp)
+LinearRegression.kernels = KernelSpec.of(loss=linreg_loss, grad=linreg_grad, hvp=linreg_hvp, batch_grad=linreg_batch_grad, sample_grads=linreg_sample_grads, batch_hvp=linreg_batch_hvp, sample_output_grads=linreg_sample_output_grads)

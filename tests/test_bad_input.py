@@ -106,6 +106,9 @@ SCHEMES = {  # class: (valid kwargs, {field: (kind, out-of-range value, its toke
                    {"lr": ("real", 0.0, "0.0"), "beta2": ("real", 1.0, "1.0"),
                     "eps": ("real", -1.0, "-1.0"), "batch_size": ("int", 0, "0"),
                     "replace": ("bool",)}),
+    lsde.LabelNoiseSGD: ({"lr": 0.1, "sigma": 0.5},
+                         {"lr": ("real", 0.0, "0.0"), "sigma": ("real", -0.5, "-0.5"),
+                          "batch_size": ("int", 0, "0"), "replace": ("bool",)}),
 }
 for cls, (valid, fields) in SCHEMES.items():
     for field, (kind, *extra) in fields.items():
@@ -113,7 +116,8 @@ for cls, (valid, fields) in SCHEMES.items():
             ([tuple(extra)] if extra else [])
         values += [(None, "None")] if kind == "real" else []
         for value, token in values:
-            if value is None and (field == "batch_size" and cls in (lsde.Adam, lsde.RMSProp)
+            if value is None and (field == "batch_size" and cls in (lsde.Adam, lsde.RMSProp,
+                                                                lsde.LabelNoiseSGD)
                                   or field == "dt" and cls is lsde.SME):
                 continue  # None is allowed there
             bad(field, token, lambda tmp, c=cls, f=field, v=value, va=valid: c(**{**va, f: v}),
@@ -122,6 +126,11 @@ for cls, (valid, fields) in SCHEMES.items():
 bad("batch_size", "8", lambda tmp: run(scheme=lsde.SGD(0.1, 8)))
 bad("batch_size", "5", lambda tmp: run(scheme=lsde.Adam(0.1, batch_size=5)), "Adam batch_size")
 bad("k", "3", lambda tmp: run(scheme=lsde.NSGD(0.1, 2, k=3)), "NSGD k > dim")
+bad("model", "Quadratic", lambda tmp: run(scheme=lsde.LabelNoiseSGD(0.1, 0.5)),
+    "LabelNoiseSGD on a model without targets")
+bad("batch_size", "5", lambda tmp: run(model=models.LinearRegression(np.eye(4)[:, :2], np.ones(4)),
+                                       scheme=lsde.LabelNoiseSGD(0.1, 0.5, batch_size=5)),
+    "LabelNoiseSGD batch_size > N")
 bad("model", "Quadratic", lambda tmp: run(scheme=lsde.AnisotropicLangevin(0.1)),
     "AnisotropicLangevin on a model without diffusion")
 
@@ -287,6 +296,14 @@ def _sym(make):
     return thunk
 
 
+bad("target", "x", _sym(lambda sp, w, v, x: lsde.symbolic.finite_sum(
+    sp.cos(w * v - x), [w], {v: np.ones(3), x: np.ones(3)}, target=x)), "target not affine")
+bad("target", "w", _sym(lambda sp, w, v, x: lsde.symbolic.finite_sum(
+    (w * v - x) ** 2 / 2, [w], {v: np.ones(3), x: np.ones(3)}, target=w)), "target not data")
+bad("X", "(4, 9)", lambda tmp: models.DiagonalLinearNetwork(np.ones((4, 9)), np.ones(4)),
+    "DiagonalLinearNetwork too wide")
+bad("n_samples", "6", lambda tmp: models.DiagonalLinearNetwork.orthogonal_design(
+    [1.0], [1.0], n_samples=6), "orthogonal_design n_samples")
 bad("loss", "f(w)", _sym(lambda sp, w, v, x: lsde.symbolic.potential(sp.Function("f")(w), [w])),
     "undefined function")
 bad("loss", "besselj", _sym(lambda sp, w, v, x: lsde.symbolic.potential(sp.besselj(0, w), [w])),

@@ -146,6 +146,11 @@ def _claims():
     yield "sharpest_directions", f"to {np.nanmean(late4[1]):.0f} ± {np.nanstd(late4[1], ddof=1) / np.sqrt(8):.0f}"
     yield "sharpest_directions", f"{np.nanmean(late4[2]):.0f} ± {np.nanstd(late4[2], ddof=1) / np.sqrt(8):.0f}"
     yield "sharpest_directions", "three of the 8" if int(sd["diverged"][3][0]) == 3 else "?"
+    ln = _figure("label_noise_drift")
+    yield "label_noise_drift", f"within {ln['label_max_z']:.1f} s.e. of the theory"
+    yield "label_noise_drift", f"misses the final value by {abs(ln['leading_z_final']):.0f} s.e."
+    yield "label_noise_drift", f"within {ln['minibatch_max_z']:.1f} s.e. of its own rate"
+    yield "label_noise_drift", f"`∝ m_j` (within {ln['diag_max_z']:.1f} s.e.)"
     wo = _figure("weak_order")
     for f in ("theta", "loss"):
         for s in ("SME-1", "SME-2"):
@@ -219,3 +224,13 @@ def test_readme_weak_order_example(capsys):
     # the README prints the slopes of its run; they are 1 and 2 within the tests' bands
     assert printed.strip() == r.table() and "1.08" in printed and "2.04" in printed
     assert abs(r.slope["SME-1"]["theta"] - 1.0) < 0.1 and abs(r.slope["SME-2"]["theta"] - 2.0) < 0.2
+
+
+def test_readme_label_noise_example(capsys):
+    text = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "LabelNoiseSGD" in b)
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out.strip()
+    assert out in text  # deterministic (fixed seed): the printed line is the README's
+    mean, se, theory = (float(w.rstrip(",")) for w in np.array(out.split())[[2, 4, 6]])
+    assert abs(mean - theory) < 4 * se  # the drift rate within 4 s.e. (se ~ 0.05% of D)

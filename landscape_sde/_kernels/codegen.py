@@ -97,6 +97,8 @@ def bind(template, spec, name, functions=None, inline=False, **constants):
             module, attr = names[kernel]
         elif kernel == "diffusion":
             module, attr = "landscape_sde._kernels.fields", "no_diffusion"
+        elif kernel == "sample_output_grads":  # only the label-noise oracle calls it
+            module, attr = "landscape_sde._kernels.fields", "no_output_grads"
         else:  # a potential's mini-batch kernels (the model's KernelSpec.get checks the name)
             module, attr = default_kernels(spec).__name__, kernel
         block += (f"from {module} import {attr} as model_{kernel}  "

@@ -18,6 +18,13 @@ def no_diffusion(theta, data, out):
 
 
 @jit
+def no_output_grads(theta, data, idx, out):
+    """Stand-in ``sample_output_grads`` of models without targets (never called: schemes
+    that need it check the model first)."""
+    out[:] = np.nan
+
+
+@jit
 def losses(data, points, out):
     """``out[m] = L(points[m])``."""
     for m in range(points.shape[0]):

@@ -14,8 +14,9 @@ from typing import NamedTuple
 import numpy as np
 
 # gradient oracles: what the loop evaluates before each stage of a scheme's update
-GRAD_FULL, GRAD_BATCH, GRAD_SAMPLES = 0, 1, 2
-GRADIENTS = {"full": GRAD_FULL, "batch": GRAD_BATCH, "samples": GRAD_SAMPLES}
+GRAD_FULL, GRAD_BATCH, GRAD_SAMPLES, GRAD_OUTPUTS = 0, 1, 2, 3
+GRADIENTS = {"full": GRAD_FULL, "batch": GRAD_BATCH, "samples": GRAD_SAMPLES,
+             "outputs": GRAD_OUTPUTS}
 # mini-batch samplers
 SAMPLE_REPLACE, SAMPLE_WITHOUT, SAMPLE_SHUFFLE = 0, 1, 2
 SAMPLERS = {"replace": SAMPLE_REPLACE, "without": SAMPLE_WITHOUT, "shuffle": SAMPLE_SHUFFLE}
@@ -64,7 +65,8 @@ class Out(NamedTuple):
 class Oracle(NamedTuple):
     """What a scheme's update reads at each stage: ``g`` the gradient at the stage's point
     (full, mini-batch, or the mean of ``gs``), ``gs`` every per-sample gradient (``samples``
-    oracle, else ``(0, dim)``), ``dd`` the model's diagonal diffusion at the point (if asked,
+    oracle) or the output gradients ``∇f_i`` of the batch (``outputs`` oracle: ``g`` is then
+    the batch gradient; a full batch when ``batch_size = N``), else ``(0, dim)``, ``dd`` the model's diagonal diffusion at the point (if asked,
     else empty), and ``x``, a work vector of length ``dim`` the scheme owns during a step:
     for multi-stage schemes the point of the next stage's gradient."""
     g: np.ndarray

@@ -22,12 +22,13 @@ resumable state are the driver's.
 import numpy as np
 
 from landscape_sde._kernels.jit import jit
-from landscape_sde._kernels.layout import (GRAD_BATCH, GRAD_FULL, GRAD_SAMPLES,
+from landscape_sde._kernels.layout import (GRAD_BATCH, GRAD_FULL, GRAD_OUTPUTS, GRAD_SAMPLES,
                                            SAMPLE_REPLACE, SAMPLE_WITHOUT, Oracle)
 from landscape_sde._kernels.rng import below, seed_replica
 
 # >>> bound by codegen
 model_loss = model_grad = model_batch_grad = model_sample_grads = model_diffusion = None
+model_sample_output_grads = None
 scheme_update = scheme_init = None
 GRAD_KIND, STAGES, DIFFUSION, DIM = GRAD_FULL, 1, False, 0
 # <<< bound by codegen
@@ -85,6 +86,9 @@ def _evaluate(pt, data, idx, g, gs, dd):
         model_grad(pt, data, g)
     elif GRAD_KIND == GRAD_BATCH:
         model_batch_grad(pt, data, idx, g)
+    elif GRAD_KIND == GRAD_OUTPUTS:  # label noise: the batch gradient and each ∇f_i
+        model_batch_grad(pt, data, idx, g)
+        model_sample_output_grads(pt, data, idx, gs)
     else:
         model_sample_grads(pt, data, idx, gs)
         for j in range(g.shape[0]):
@@ -153,8 +157,12 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
     n_save = save_at.shape[0]
     n_samples, batch_size, sampling, bound = loop.n_samples, loop.batch_size, loop.sampling, loop.bound
     n_idx = batch_size if GRAD_KIND == GRAD_BATCH else (n_samples if GRAD_KIND == GRAD_SAMPLES else 0)
-    n_perm = n_samples if (GRAD_KIND == GRAD_BATCH and sampling != SAMPLE_REPLACE) else 0
-    n_g = n_samples if GRAD_KIND == GRAD_SAMPLES else 0
+    # the outputs oracle draws a batch unless it is the full batch (batch_size = N)
+    batched = GRAD_KIND == GRAD_BATCH or (GRAD_KIND == GRAD_OUTPUTS and batch_size < n_samples)
+    if GRAD_KIND == GRAD_OUTPUTS:
+        n_idx = batch_size
+    n_perm = n_samples if (batched and sampling != SAMPLE_REPLACE) else 0
+    n_g = n_samples if GRAD_KIND == GRAD_SAMPLES else (n_idx if GRAD_KIND == GRAD_OUTPUTS else 0)
     # Work arrays, allocated once per call (one call per thread) and padded so that two
     # threads never write to the same cache line (false sharing). θ, g, x and D are views of
     # one allocation at offsets fixed by the dimension: LLVM then knows they never overlap
@@ -216,7 +224,7 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
         k = k0
         while div < 0 and si < n_save:
             for k in range(k + 1, save_at[si] + 1):  # the steps up to the next save
-                if GRAD_KIND == GRAD_BATCH:
+                if batched:
                     pos, s0, s1, s2, s3 = _draw_batch(sampling, n_samples, perm, pos, idx,
                                                       s0, s1, s2, s3)
                 for stage in range(STAGES):  # the oracle at θ, then at the scheme's point x

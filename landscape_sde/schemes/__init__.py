@@ -5,6 +5,7 @@ from .base import Method, Scheme
 from .baoab import BAOAB
 from .gd import GD
 from .gradient_flow import GradientFlow
+from .label_noise import LabelNoiseSGD
 from .langevin import AnisotropicLangevin, Langevin, LeimkuhlerMatthews
 from .nsgd import NSGD
 from .rmsprop import RMSProp
@@ -13,4 +14,5 @@ from .sme import SME
 from .underdamped_euler import UnderdampedEuler
 
 __all__ = ["Scheme", "Method", "GD", "SGD", "NSGD", "Langevin", "LeimkuhlerMatthews",
-           "AnisotropicLangevin", "SME", "BAOAB", "UnderdampedEuler", "GradientFlow", "Adam", "RMSProp"]
+           "AnisotropicLangevin", "SME", "BAOAB", "UnderdampedEuler", "GradientFlow", "Adam", "RMSProp",
+           "LabelNoiseSGD"]

@@ -40,7 +40,7 @@ from .. import checks as _v
 from .._kernels.jit import jit
 from .._kernels.layout import GRADIENTS, SAMPLERS
 
-NOISE_KINDS = ("none", "minibatch", "isotropic", "sme", "model", "thermostat")
+NOISE_KINDS = ("none", "minibatch", "isotropic", "sme", "model", "thermostat", "label")
 
 
 class NoState(typing.NamedTuple):
@@ -86,11 +86,14 @@ class Method:
     state : NamedTuple
         The per-replica state, each field the shape ``()`` or ``(n, ...)`` of one replica's
         float64 array (allocated as zeros of shape ``(n_replicas, *shape)``).
-    gradient : {"full", "batch", "samples"}
-        The oracle: ``∇L``; ``(1/b) Σ_{i∈B} ∇ℓ_i`` with a batch drawn once per step; or
-        every ``∇ℓ_i`` in ``oracle.gs`` with their mean in ``oracle.g``.
+    gradient : {"full", "batch", "samples", "outputs"}
+        The oracle: ``∇L``; ``(1/b) Σ_{i∈B} ∇ℓ_i`` with a batch drawn once per step; every
+        ``∇ℓ_i`` in ``oracle.gs`` with their mean in ``oracle.g``; or the batch gradient in
+        ``oracle.g`` and the batch's output gradients ``∇f_i`` in ``oracle.gs`` (models with
+        targets, ``Model.sample_output_grads``; no batch is drawn when
+        ``batch_size = N``, and ``sampling`` must then be ``"replace"``).
     batch_size : int
-        ``b`` for the batch oracle.
+        ``b`` for the batch and outputs oracles.
     sampling : {"replace", "without", "shuffle"}
         How batches are drawn (see :class:`landscape_sde.SGD`).
     stages : int
@@ -125,7 +128,7 @@ class Method:
     @property
     def permutes(self):
         """Whether the loop keeps a permutation of the samples (batches without replacement)."""
-        return self.gradient == "batch" and self.sampling != "replace"
+        return self.gradient in ("batch", "outputs") and self.sampling != "replace"
 
     def allocate(self, n_replicas):
         """The state record with zero arrays of shape ``(n_replicas, *shape)`` per field."""
