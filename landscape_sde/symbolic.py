@@ -166,6 +166,10 @@ class SymbolicModel(Model):
         One array of ``N`` samples per data symbol (a single dummy column for a potential).
     diffusion : sequence of sympy.Expr, optional
         The model's own diagonal Itô diffusion ``D(θ)``, one expression per parameter.
+    target : sympy.Symbol, optional
+        The data symbol that is the label ``y`` of a square loss: the model then gets the
+        per-sample output gradients ``∇f_i`` that label-noise SGD needs (the loss's gradient
+        must be affine in ``y``).
     """
 
     def __init__(self, expr, params, data_symbols, data_arrays, diffusion=None, target=None):
