@@ -14,6 +14,7 @@ from ._kernels.codegen import trajectory_module
 from ._kernels.layout import GRADIENTS, SAMPLERS, Carry, Loop, Out, Segment
 from .ensemble import Ensemble
 from .rng import as_seed_sequence, root_key
+from .passage import predicate_of, target_record
 from .streaming import Streaming
 
 __all__ = ["simulate", "plan_segments", "save_steps"]
@@ -90,6 +91,8 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
     seed = as_seed_sequence(rng)
     observe = _check_observers(observe, n_steps, scheme, model)
     stream = _check_stream(stream, bound)
+    if stream is not None:
+        target_record(stream.target, model.dim, stream.stop)  # checks the set against dim
     progress = _v.boolean("progress", progress)
 
     # plan
@@ -98,7 +101,7 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
             *(np.linspace(0, n_steps, 21).astype(np.int64)[1:].tolist() if progress else ())}
     segments = plan_segments(steps, ends)
     # allocate
-    drive = driver(model, method)
+    drive = driver(model, method, predicate_of(stream.target) if stream else None)
     loop = Loop(root_key(seed), model.n_samples, method.batch_size, SAMPLERS[method.sampling], bound)
     state = method.allocate(n_replicas)
     carry = Carry.fresh(n_replicas, model.n_samples if method.permutes else 0)
@@ -219,11 +222,12 @@ class _Streamed(_Trajectories):
 
 
 # --- run ---------------------------------------------------------------------------------
-def driver(model, method):
+def driver(model, method, predicate=None):
     """The compiled loop ``drive`` for a model and a scheme's :class:`Method` (generated once
-    per kernels, update, oracle and small dimension; see :mod:`landscape_sde._kernels.codegen`)."""
+    per kernels, update, oracle, small dimension and first-passage predicate; see
+    :mod:`landscape_sde._kernels.codegen`)."""
     return trajectory_module(model.kernels, method.update, method.init, GRADIENTS[method.gradient],
-                             method.stages, method.diffusion, model.dim).drive
+                             method.stages, method.diffusion, model.dim, predicate).drive
 
 
 def _run_chunks(drive, data, theta0, seg, loop, params, state, carry, out, stream):

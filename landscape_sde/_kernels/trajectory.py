@@ -28,7 +28,7 @@ from landscape_sde._kernels.rng import below, seed_replica
 
 # >>> bound by codegen
 model_loss = model_grad = model_batch_grad = model_sample_grads = model_diffusion = None
-scheme_update = scheme_init = None
+scheme_update = scheme_init = passage_arrived = None
 GRAD_KIND, STAGES, DIFFUSION, DIM = GRAD_FULL, 1, False, 0
 # <<< bound by codegen
 
@@ -146,7 +146,11 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
     deterministic; the caller merges blocks in a fixed order. First passages (independent of
     ``stream.on``; checked at every step ``>= k0``): ``passage[r, 0]`` = first step with
     ``L(θ) < loss_below`` if ``fp_loss``, ``passage[r, 1]`` = first step with
-    ``max_j |θ_j| > abs_above`` if ``fp_level``; entries already ``>= 0`` are kept.
+    ``max_j |θ_j| > abs_above`` if ``fp_level``, ``passage[r, 2]`` = first step in the set
+    ``stream.target`` (``passage_arrived``, :mod:`.passage`); entries already ``>= 0`` are kept.
+    With ``target.stop`` a replica stops at that step: its later saves hold the arrival state
+    (the stopped process ``θ_{min(k, τ)}``), it is not advanced in later segments, and it is
+    not flagged as diverged.
     """
     dim = DIM if DIM > 0 else theta0.shape[1]
     save_at, k0 = seg.save_at, seg.k0
@@ -171,6 +175,8 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
     streaming, s_index, block, passage = stream.on, stream.index, stream.block, stream.passage
     fp_loss, loss_below, fp_level, abs_above = (stream.fp_loss, stream.loss_below,
                                                 stream.fp_level, stream.abs_above)
+    tgt = stream.target
+    fp_set, fp_stop = tgt.kind != 0, tgt.stop
     fresh, key = seg.fresh, loop.key
     for r in range(seg.first, seg.last):
         if diverged_at[r] >= 0:  # stopped in an earlier segment
@@ -205,8 +211,11 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
             passage[r, 0] = k0
         if fp_level and passage[r, 1] < 0 and div < 0 and _abs_max(th) > abs_above:
             passage[r, 1] = k0
+        if fp_set and passage[r, 2] < 0 and div < 0 and passage_arrived(th, tgt):
+            passage[r, 2] = k0
+        halt = fp_stop and div < 0 and passage[r, 2] >= 0  # arrived: stopped here or before
         next_save = save_at[si] if si < n_save else -1
-        n_end = k0 if div >= 0 else n_steps
+        n_end = k0 if div >= 0 or halt else n_steps
         for k in range(k0 + 1, n_end + 1):
             if GRAD_KIND == GRAD_BATCH:
                 pos, s0, s1, s2, s3 = _draw_batch(sampling, n_samples, perm, pos, idx,
@@ -228,6 +237,9 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
                 passage[r, 0] = k
             if fp_level and passage[r, 1] < 0 and _abs_max(th) > abs_above:
                 passage[r, 1] = k
+            if fp_set and passage[r, 2] < 0 and passage_arrived(th, tgt):
+                passage[r, 2] = k
+                halt = fp_stop
             if k == next_save:
                 lval = model_loss(th, data)
                 if not np.isfinite(lval):
@@ -243,6 +255,20 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
                     loss_out[si, r] = lval
                 si += 1
                 next_save = save_at[si] if si < n_save else -1
+            if halt:
+                break
+        if halt and div < 0:  # stopped on arrival: the remaining saves hold the arrival state
+            lval = model_loss(th, data)
+            for m in range(si, n_save):
+                if streaming:
+                    theta_out[0, r] = th
+                    loss_out[0, r] = lval
+                    if s_index[m] >= 0:
+                        _accumulate(s_index[m], r // block, th, lval, stream)
+                else:
+                    theta_out[m, r] = th
+                    loss_out[m, r] = lval
+            si = n_save
         diverged_at[r] = div
         for m in range(0 if streaming and div >= 0 else si, theta_out.shape[0]):
             theta_out[m, r] = np.nan
