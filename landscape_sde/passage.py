@@ -52,6 +52,9 @@ class Level:
         return Target(SET_ABOVE if self.side == "above" else SET_BELOW, bool(stop),
                       self.coord, self.value, np.zeros(0), 0.0)
 
+    def describe(self):
+        return {"set": "Level", "coord": self.coord, "value": self.value, "side": self.side}
+
     def contains(self, points):
         """NumPy reference: membership of points ``(..., dim)``."""
         x = np.asarray(points)[..., self.coord]
@@ -78,6 +81,9 @@ class Ball:
                              f"dim {dim}, got {self.center.shape}")
         return Target(SET_BALL, bool(stop), 0, 0.0, np.ascontiguousarray(self.center, np.float64),
                       self.radius ** 2)
+
+    def describe(self):
+        return {"set": "Ball", "center": self.center.tolist(), "radius": self.radius}
 
     def contains(self, points):
         d2 = ((np.asarray(points) - self.center) ** 2).sum(axis=-1)
@@ -114,6 +120,10 @@ class Predicate:
             raise TypeError(f"func: must return a bool, returned {type(value).__name__} "
                             f"{value!r} for theta = 0")
         return Target(SET_PREDICATE, bool(stop), 0, 0.0, np.zeros(0), 0.0)
+
+    def describe(self):
+        py = self.func.py_func
+        return {"set": "Predicate", "func": f"{py.__module__}.{py.__qualname__}"}
 
     def contains(self, points):
         pts = np.asarray(points, dtype=np.float64)

@@ -339,7 +339,7 @@ def _meta(model, scheme, seed, n_steps, n_replicas, bound, stream):
         "scheme": {"name": scheme.name, "step": scheme.step, "order": scheme.order,
                    "noise": scheme.noise, "params": scheme.params()},
         "n_steps": n_steps, "n_replicas": n_replicas, "divergence_bound": bound,
-        "stream": dataclasses.asdict(stream) if stream else None,
+        "stream": stream.meta() if stream else None,
         "seed": {"entropy": str(seed.entropy), "spawn_key": list(seed.spawn_key)},
         "versions": {"landscape_sde": __version__, "numpy": np.__version__,
                      "numba": numba.__version__, "python": platform.python_version()},

@@ -101,6 +101,13 @@ class Streaming:
         object.__setattr__(self, "blocks", _v.integer("blocks", self.blocks, low=1))
 
     # --- used by simulate ----------------------------------------------------------------
+    def meta(self):
+        """The settings as JSON-serialisable values (the target set by its description)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if self.target is not None:
+            out["target"] = self.target.describe()
+        return out
+
     def columns(self, dim):
         """Coordinates whose moments are kept, checked against ``dim``."""
         if self.coords is None:
