@@ -2,7 +2,6 @@
 compiled segments (:func:`plan_segments`), allocate the named records of the loop, run the
 segments on a thread pool, and assemble an :class:`~landscape_sde.ensemble.Ensemble`."""
 import concurrent.futures
-import dataclasses
 import platform
 import typing
 
