@@ -75,20 +75,23 @@ def _source_digest(module):
     return hashlib.sha256(inspect.getsource(module).encode()).hexdigest()[:16]
 
 
-def bind(template, spec, name, functions=None, **constants):
+def bind(template, spec, name, functions=None, inline=False, **constants):
     """Generate and import a copy of the ``template`` module whose ``bound by codegen`` block
     imports the kernels of ``spec`` (a KernelSpec) as ``model_<kernel>``, the compiled
     ``functions`` (``{alias: jitted function}``, e.g. a scheme's update) under their aliases,
     and sets ``constants``.
 
     A model without its own diffusion gets :func:`.fields.no_diffusion` as ``model_diffusion``;
-    a potential without mini-batch kernels gets those of :mod:`.defaults`. The generated text
+    a potential without mini-batch kernels gets those of :mod:`.defaults`. With ``inline`` the
+    model's kernels are bound as IR-inlined copies (:func:`.jit.inlined`). The generated text
     names the sha256 of every module it imports from, so an edit to any of them gives a new
     module (numba's cache checks only the generated file).
     """
     names = spec.names()
     needed = dict.fromkeys(_BOUND_NAMES.findall(_BOUND_BLOCK.search(inspect.getsource(template)).group(0)))
     block = f"# engine kernels sha256 {_engine_digest()}\n"
+    if inline:
+        block += "from landscape_sde._kernels.jit import inlined\n"
     for kernel in (k[len("model_"):] for k in needed):
         if kernel in names:
             module, attr = names[kernel]
@@ -98,6 +101,8 @@ def bind(template, spec, name, functions=None, **constants):
             module, attr = default_kernels(spec).__name__, kernel
         block += (f"from {module} import {attr} as model_{kernel}  "
                   f"# source sha256 {_source_digest(sys.modules.get(module) or importlib.import_module(module))}\n")
+        if inline:
+            block += f"model_{kernel} = inlined(model_{kernel})\n"
     for alias, func in (functions or {}).items():
         py = getattr(func, "py_func", func)
         module = sys.modules[py.__module__]
@@ -137,19 +142,21 @@ def trajectory_module(spec, update, init, gradient, stages, diffusion, dim, pred
     """The generated module (``drive``) of the compiled trajectory loop for the model kernels
     named by ``spec`` (a KernelSpec) and a scheme's compiled ``update`` and ``init`` with its
     gradient oracle (a ``GRAD_*`` code of :mod:`.layout`), number of stages and whether it
-    reads the model's diffusion; ``dim`` is a compile-time constant only if
-    ``dim <= SMALL_DIM``; ``predicate`` a first-passage predicate (:func:`passage_module`)."""
+    reads the model's diffusion; ``dim`` is a compile-time constant, and the model's kernels
+    are inlined, only if ``dim <= SMALL_DIM``; ``predicate`` a first-passage predicate
+    (:func:`passage_module`)."""
     from . import trajectory
     dim = int(dim) if dim <= SMALL_DIM else 0
     py_update = getattr(update, "py_func", update)
     name = (f"trajectory_{spec.prefix}_{py_update.__name__}_{gradient}{stages}"
             f"{int(bool(diffusion))}_d{dim}")
-    arrived = passage_module(spec, predicate).arrived
+    passage = passage_module(spec, predicate)
     if predicate is not None:
-        name += "_" + passage_module(spec, predicate).__name__[len("_lsde_passage_"):]
+        name += "_" + passage.__name__[len("_lsde_passage_"):]
     return bind(trajectory, spec, name, {"scheme_update": update, "scheme_init": init,
-                                         "passage_arrived": arrived},
-                GRAD_KIND=int(gradient), STAGES=int(stages), DIFFUSION=bool(diffusion), DIM=dim)
+                                         "passage_arrived": passage.arrived},
+                inline=dim > 0, GRAD_KIND=int(gradient), STAGES=int(stages),
+                DIFFUSION=bool(diffusion), DIM=dim)
 
 
 @functools.lru_cache(maxsize=None)

@@ -26,3 +26,13 @@ def jit(func=None, *, parallel=False, cache=True, inline="never", forward_record
         return numba.njit(f, parallel=parallel, cache=cache, fastmath=False,
                           error_model="numpy", nogil=True, inline=inline, **extra)
     return wrap if func is None else wrap(func)
+
+
+def inlined(func):
+    """A copy of the compiled ``func`` that numba inlines into its callers' IR.
+
+    The trajectory driver binds a small model's kernels this way: called as separate
+    functions, they hide from LLVM that the driver's work vectors never overlap, and the step
+    runs ~1.6x slower (benchmarks/README.md). Same source, so the same floating-point results.
+    """
+    return jit(getattr(func, "py_func", func), inline="always")
