@@ -100,7 +100,8 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
             *(np.linspace(0, n_steps, 21).astype(np.int64)[1:].tolist() if progress else ())}
     segments = plan_segments(steps, ends)
     # allocate
-    drive = driver(model, method, predicate_of(stream.target) if stream else None)
+    target = stream.target if stream else None
+    drive = driver(model, method, target is not None, predicate_of(target))
     loop = Loop(root_key(seed), model.n_samples, method.batch_size, SAMPLERS[method.sampling], bound)
     state = method.allocate(n_replicas)
     carry = Carry.fresh(n_replicas, model.n_samples if method.permutes else 0)
@@ -221,12 +222,12 @@ class _Streamed(_Trajectories):
 
 
 # --- run ---------------------------------------------------------------------------------
-def driver(model, method, predicate=None):
+def driver(model, method, passage=False, predicate=None):
     """The compiled loop ``drive`` for a model and a scheme's :class:`Method` (generated once
     per kernels, update, oracle, small dimension and first-passage predicate; see
     :mod:`landscape_sde._kernels.codegen`)."""
     return trajectory_module(model.kernels, method.update, method.init, GRADIENTS[method.gradient],
-                             method.stages, method.diffusion, model.dim, predicate).drive
+                             method.stages, method.diffusion, model.dim, passage, predicate).drive
 
 
 def _run_chunks(drive, data, theta0, seg, loop, params, state, carry, out, stream):

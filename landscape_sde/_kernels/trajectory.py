@@ -30,6 +30,7 @@ from landscape_sde._kernels.rng import below, seed_replica
 model_loss = model_grad = model_batch_grad = model_sample_grads = model_diffusion = None
 scheme_update = scheme_init = passage_arrived = None
 GRAD_KIND, STAGES, DIFFUSION, DIM = GRAD_FULL, 1, False, 0
+PASSAGE = False
 # <<< bound by codegen
 
 
@@ -180,7 +181,8 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
     fp_loss, loss_below, fp_level, abs_above = (stream.fp_loss, stream.loss_below,
                                                 stream.fp_level, stream.abs_above)
     tgt = stream.target
-    fp_set, fp_stop = tgt.kind != 0, tgt.stop
+    fp_set = PASSAGE and tgt.kind != 0  # a compile-time False folds the tests away
+    fp_stop = fp_set and tgt.stop
     fresh, key = seg.fresh, loop.key
     for r in range(seg.first, seg.last):
         if diverged_at[r] >= 0:  # stopped in an earlier segment
