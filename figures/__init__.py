@@ -21,4 +21,4 @@ FIGURES = ("stationary_quadratic", "stationary_linreg", "valley_density", "valle
            "hessian_spectrum", "catapult_phase", "kramers_escape", "weak_order",
            "digits_edge_of_stability", "digits_edge_of_stochastic_stability",
            "digits_sharpness_vs_noise", "digits_fdr",
-           "digits_noise_scale", "label_noise_drift")
+           "digits_noise_scale", "label_noise_drift", "escape_sgd_vs_langevin")

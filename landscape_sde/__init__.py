@@ -6,7 +6,7 @@
 """
 __version__ = "0.2.0"
 
-from . import checks, fields, fokker_planck, hessian, kernels, noise, rng
+from . import checks, fields, fokker_planck, hessian, kernels, noise, passage, rng
 from .ensemble import Ensemble
 from .kernels import jit
 from .model import KernelSpec, Model, Potential, check_kernels
@@ -29,5 +29,5 @@ __all__ = ["simulate", "Streaming", "sweep", "Ensemble", "Model", "Potential", "
            "check_kernels", "Scheme", "Method", "GD", "SGD", "NSGD", "SME", "Langevin",
            "LeimkuhlerMatthews", "AnisotropicLangevin", "BAOAB", "UnderdampedEuler", "GradientFlow", "Adam", "RMSProp", "LabelNoiseSGD", "jit",
            "checks",
-           "fields", "fokker_planck", "hessian", "kernels", "noise", "rng", "symbolic",
+           "fields", "fokker_planck", "hessian", "kernels", "noise", "passage", "rng", "symbolic",
            "__version__"]

@@ -40,7 +40,7 @@ class Ensemble:
         :mod:`landscape_sde.streaming`): ``t``, ``coords``, ``count``, ``mean`` and ``var``
         ``(n_saved, len(coords) + 1)`` (last column: the loss), optionally ``hist``,
         ``hist_under``, ``hist_over``, ``hist_edges``, ``first_passage_loss``,
-        ``first_passage_level``. Then ``theta``/``loss`` hold only the final state.
+        ``first_passage_level``, ``first_passage`` (:mod:`landscape_sde.passage`). Then ``theta``/``loss`` hold only the final state.
     """
 
     t: np.ndarray

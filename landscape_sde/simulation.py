@@ -2,7 +2,6 @@
 compiled segments (:func:`plan_segments`), allocate the named records of the loop, run the
 segments on a thread pool, and assemble an :class:`~landscape_sde.ensemble.Ensemble`."""
 import concurrent.futures
-import dataclasses
 import platform
 import typing
 
@@ -14,6 +13,7 @@ from ._kernels.codegen import trajectory_module
 from ._kernels.layout import GRADIENTS, SAMPLERS, Carry, Loop, Out, Segment
 from .ensemble import Ensemble
 from .rng import as_seed_sequence, root_key
+from .passage import predicate_of, target_record
 from .streaming import Streaming
 
 __all__ = ["simulate", "plan_segments", "save_steps"]
@@ -91,6 +91,8 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
     seed = as_seed_sequence(rng)
     observe = _check_observers(observe, n_steps, scheme, model)
     stream = _check_stream(stream, bound)
+    if stream is not None:
+        target_record(stream.target, model.dim, stream.stop)  # checks the set against dim
     progress = _v.boolean("progress", progress)
 
     # plan
@@ -99,7 +101,8 @@ def simulate(model, scheme, theta0, *, n_steps, n_replicas=1, save_every=1, save
             *(np.linspace(0, n_steps, 21).astype(np.int64)[1:].tolist() if progress else ())}
     segments = plan_segments(steps, ends)
     # allocate
-    drive = driver(model, method)
+    target = stream.target if stream else None
+    drive = driver(model, method, target is not None, predicate_of(target))
     loop = Loop(root_key(seed), model.n_samples, method.batch_size, SAMPLERS[method.sampling], bound)
     state = method.allocate(n_replicas)
     carry = Carry.fresh(n_replicas, model.n_samples if method.permutes else 0)
@@ -220,11 +223,12 @@ class _Streamed(_Trajectories):
 
 
 # --- run ---------------------------------------------------------------------------------
-def driver(model, method):
+def driver(model, method, passage=False, predicate=None):
     """The compiled loop ``drive`` for a model and a scheme's :class:`Method` (generated once
-    per kernels, update, oracle and small dimension; see :mod:`landscape_sde._kernels.codegen`)."""
+    per kernels, update, oracle, small dimension and first-passage predicate; see
+    :mod:`landscape_sde._kernels.codegen`)."""
     return trajectory_module(model.kernels, method.update, method.init, GRADIENTS[method.gradient],
-                             method.stages, method.diffusion, model.dim).drive
+                             method.stages, method.diffusion, model.dim, passage, predicate).drive
 
 
 def _run_chunks(drive, data, theta0, seg, loop, params, state, carry, out, stream):
@@ -336,7 +340,7 @@ def _meta(model, scheme, seed, n_steps, n_replicas, bound, stream):
         "scheme": {"name": scheme.name, "step": scheme.step, "order": scheme.order,
                    "noise": scheme.noise, "params": scheme.params()},
         "n_steps": n_steps, "n_replicas": n_replicas, "divergence_bound": bound,
-        "stream": dataclasses.asdict(stream) if stream else None,
+        "stream": stream.meta() if stream else None,
         "seed": {"entropy": str(seed.entropy), "spawn_key": list(seed.spawn_key)},
         "versions": {"landscape_sde": __version__, "numpy": np.__version__,
                      "numba": numba.__version__, "python": platform.python_version()},

@@ -11,7 +11,8 @@ with ``n_replicas`` either:
   plus under- and overflow);
 - first-passage times per replica: the first step with ``L(θ) < loss_below`` and the first
   step with ``max_j |θ_j| > abs_above`` (checked at every step), beside the divergence step
-  that :func:`landscape_sde.simulate` always records;
+  that :func:`landscape_sde.simulate` always records, and the first step in a ``target`` set
+  (:mod:`landscape_sde.passage`), optionally stopping each replica there;
 - the final state of every replica (the ensemble's single saved row).
 
 Determinism: replicas are grouped into at most ``blocks`` fixed blocks of consecutive indices
@@ -27,6 +28,7 @@ import numpy as np
 
 from . import checks as _v
 from ._kernels.layout import Stream
+from .passage import target_record
 
 __all__ = ["Streaming"]
 
@@ -47,6 +49,12 @@ class Streaming:
         Record the first step with ``L(θ) < loss_below`` (costs one loss evaluation per step).
     abs_above : float or None
         Record the first step with ``max_j |θ_j| > abs_above``.
+    target : Level, Ball or Predicate, optional
+        Record the first step in this set (:mod:`landscape_sde.passage`) as
+        ``stats["first_passage"]`` (−1: never).
+    stop : bool
+        Stop each replica when it enters ``target``: its later saves hold the arrival state;
+        it is not counted as diverged.
     blocks : int
         Maximum number of replica blocks (the unit of thread parallelism, ``>= 1``).
     """
@@ -55,6 +63,8 @@ class Streaming:
     histogram: tuple = None
     loss_below: float = None
     abs_above: float = None
+    target: object = None
+    stop: bool = False
     blocks: int = 32
 
     def __post_init__(self):
@@ -81,9 +91,23 @@ class Streaming:
             object.__setattr__(self, "loss_below", _v.real("loss_below", self.loss_below))
         if self.abs_above is not None:
             object.__setattr__(self, "abs_above", _v.positive("abs_above", self.abs_above))
+        from .passage import Ball, Level, Predicate
+        if self.target is not None and not isinstance(self.target, (Level, Ball, Predicate)):
+            raise TypeError("target: expected landscape_sde.passage.Level, Ball or Predicate, "
+                            f"or None, got {type(self.target).__name__} {self.target!r}")
+        object.__setattr__(self, "stop", _v.boolean("stop", self.stop))
+        if self.stop and self.target is None:
+            raise ValueError("stop: stop=True needs a target set to stop at; got target=None")
         object.__setattr__(self, "blocks", _v.integer("blocks", self.blocks, low=1))
 
     # --- used by simulate ----------------------------------------------------------------
+    def meta(self):
+        """The settings as JSON-serialisable values (the target set by its description)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if self.target is not None:
+            out["target"] = self.target.describe()
+        return out
+
     def columns(self, dim):
         """Coordinates whose moments are kept, checked against ``dim``."""
         if self.coords is None:
@@ -126,7 +150,8 @@ class Streaming:
                       mean=np.zeros((n_saved, n_blocks, cols.size + 1)),
                       m2=np.zeros((n_saved, n_blocks, cols.size + 1)),
                       hist=np.zeros((n_saved, n_blocks, n_bins + 2 if hcol >= -1 else 0), np.int64),
-                      passage=np.full((n_replicas, 2), -1, np.int64))
+                      passage=np.full((n_replicas, 3), -1, np.int64),
+                      target=target_record(self.target, model_dim, self.stop))
 
     def results(self, steps, acc):
         """Merge the block accumulators of ``acc`` (a Stream record) in block order: the
@@ -146,6 +171,8 @@ class Streaming:
             out["first_passage_loss"] = acc.passage[:, 0].copy()
         if self.abs_above is not None:
             out["first_passage_level"] = acc.passage[:, 1].copy()
+        if self.target is not None:
+            out["first_passage"] = acc.passage[:, 2].copy()
         return out
 
 

@@ -127,19 +127,40 @@ SMALL_DIM = 8  # models up to this dimension get loops unrolled over a constant 
 
 
 @functools.lru_cache(maxsize=None)
-def trajectory_module(spec, update, init, gradient, stages, diffusion, dim):
+def passage_module(spec, predicate=None):
+    """The generated module (``arrived``) of the first-passage test with a user's compiled
+    ``predicate`` (a numba dispatcher ``θ -> bool`` defined at the top level of an importable
+    module, as model kernels are) bound as ``passage_predicate``; :func:`.passage.never` if
+    ``None``."""
+    from . import passage
+    predicate = passage.never if predicate is None else predicate
+    py = getattr(predicate, "py_func", predicate)
+    name = f"passage_{re.sub(r'[^0-9a-zA-Z_]', '_', py.__module__)}_{py.__name__}"
+    return bind(passage, spec, name, {"passage_predicate": predicate})
+
+
+@functools.lru_cache(maxsize=None)
+def trajectory_module(spec, update, init, gradient, stages, diffusion, dim, passage=False,
+                      predicate=None):
     """The generated module (``drive``) of the compiled trajectory loop for the model kernels
     named by ``spec`` (a KernelSpec) and a scheme's compiled ``update`` and ``init`` with its
     gradient oracle (a ``GRAD_*`` code of :mod:`.layout`), number of stages and whether it
     reads the model's diffusion; ``dim`` is a compile-time constant, and the model's kernels
-    are inlined, only if ``dim <= SMALL_DIM``."""
+    are inlined, only if ``dim <= SMALL_DIM``. ``passage``: the loop tests a first-passage
+    target set (``PASSAGE``, a constant, so that runs without one pay nothing), ``predicate``
+    a compiled predicate for it (:func:`passage_module`)."""
     from . import trajectory
     dim = int(dim) if dim <= SMALL_DIM else 0
     py_update = getattr(update, "py_func", update)
     name = (f"trajectory_{spec.prefix}_{py_update.__name__}_{gradient}{stages}"
             f"{int(bool(diffusion))}_d{dim}")
-    return bind(trajectory, spec, name, {"scheme_update": update, "scheme_init": init},
-                inline=dim > 0, GRAD_KIND=int(gradient), STAGES=int(stages),
+    test = passage_module(spec, predicate)
+    name += f"_p{int(bool(passage))}"
+    if predicate is not None:
+        name += "_" + test.__name__[len("_lsde_passage_"):]
+    return bind(trajectory, spec, name, {"scheme_update": update, "scheme_init": init,
+                                         "passage_arrived": test.arrived},
+                inline=dim > 0, PASSAGE=bool(passage), GRAD_KIND=int(gradient), STAGES=int(stages),
                 DIFFUSION=bool(diffusion), DIM=dim)
 
 

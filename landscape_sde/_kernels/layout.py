@@ -75,6 +75,30 @@ class Oracle(NamedTuple):
     x: np.ndarray
 
 
+# kinds of first-passage target set (:mod:`.passage`)
+SET_NONE, SET_ABOVE, SET_BELOW, SET_BALL, SET_PREDICATE = 0, 1, 2, 3, 4
+
+
+class Target(NamedTuple):
+    """A first-passage target set, tested by :func:`.passage.arrived` at every step.
+
+    ``kind`` a ``SET_*`` code: ``θ[coord] > level`` (``SET_ABOVE``), ``θ[coord] < level``
+    (``SET_BELOW``), ``‖θ − center‖² < radius2`` (``SET_BALL``) or the compiled predicate bound
+    into the driver (``SET_PREDICATE``); ``center`` is ``(dim,)`` for a ball, else ``(0,)``.
+    ``stop``: a replica stops at its arrival (its later saves hold the arrival state). Kept
+    apart from the statistics so that any driver can carry it."""
+    kind: int
+    stop: bool
+    coord: int
+    level: float
+    center: np.ndarray
+    radius2: float
+
+    @classmethod
+    def none(cls):
+        return cls(SET_NONE, False, 0, 0.0, np.zeros(0), 0.0)
+
+
 class Stream(NamedTuple):
     """Streaming statistics and first passages (see :mod:`landscape_sde.streaming`).
 
@@ -82,8 +106,8 @@ class Stream(NamedTuple):
     (else full trajectories are stored); replicas ``r`` accumulate into block ``r // block``;
     histogram of ``L`` (``hcol = -1``) or ``θ[hcol]`` (``-2``: none) on ``n_bins`` bins over
     ``[lo, hi)``; first passages below ``loss_below`` / above ``abs_above`` when ``fp_loss`` /
-    ``fp_level``. Accumulators: ``cnt (s, b)``, ``mean``/``m2 (s, b, c)``, ``hist (s, b, bins+2)``,
-    ``passage (n, 2)``.
+    ``fp_level``, and into the set ``target`` (a :class:`Target`). Accumulators: ``cnt (s, b)``,
+    ``mean``/``m2 (s, b, c)``, ``hist (s, b, bins+2)``, ``passage (n, 3)`` (loss, level, target).
     """
     index: np.ndarray
     on: bool
@@ -102,3 +126,4 @@ class Stream(NamedTuple):
     m2: np.ndarray
     hist: np.ndarray
     passage: np.ndarray
+    target: Target

@@ -29,8 +29,9 @@ from landscape_sde._kernels.rng import below, seed_replica
 # >>> bound by codegen
 model_loss = model_grad = model_batch_grad = model_sample_grads = model_diffusion = None
 model_sample_output_grads = None
-scheme_update = scheme_init = None
+scheme_update = scheme_init = passage_arrived = None
 GRAD_KIND, STAGES, DIFFUSION, DIM = GRAD_FULL, 1, False, 0
+PASSAGE = False
 # <<< bound by codegen
 
 
@@ -150,7 +151,11 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
     deterministic; the caller merges blocks in a fixed order. First passages (independent of
     ``stream.on``; checked at every step ``>= k0``): ``passage[r, 0]`` = first step with
     ``L(θ) < loss_below`` if ``fp_loss``, ``passage[r, 1]`` = first step with
-    ``max_j |θ_j| > abs_above`` if ``fp_level``; entries already ``>= 0`` are kept.
+    ``max_j |θ_j| > abs_above`` if ``fp_level``, ``passage[r, 2]`` = first step in the set
+    ``stream.target`` (``passage_arrived``, :mod:`.passage`); entries already ``>= 0`` are kept.
+    With ``target.stop`` a replica stops at that step: its later saves hold the arrival state
+    (the stopped process ``θ_{min(k, τ)}``), it is not advanced in later segments, and it is
+    not flagged as diverged.
     """
     dim = DIM if DIM > 0 else theta0.shape[1]
     save_at, k0 = seg.save_at, seg.k0
@@ -183,6 +188,9 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
     streaming, s_index, block, passage = stream.on, stream.index, stream.block, stream.passage
     fp_loss, loss_below, fp_level, abs_above = (stream.fp_loss, stream.loss_below,
                                                 stream.fp_level, stream.abs_above)
+    tgt = stream.target
+    fp_set = PASSAGE and tgt.kind != 0  # a compile-time False folds the tests away
+    fp_stop = fp_set and tgt.stop
     fresh, key = seg.fresh, loop.key
     for r in range(seg.first, seg.last):
         if diverged_at[r] >= 0:  # stopped in an earlier segment
@@ -216,13 +224,16 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
         # First passages are carried in locals: the inner loop then stores only to θ and the
         # scheme's state, so LLVM keeps θ in registers across steps (a store to any other
         # array in the loop could overlap θ, for all it knows).
-        p_loss, p_level = passage[r, 0], passage[r, 1]
+        p_loss, p_level, p_set = passage[r, 0], passage[r, 1], passage[r, 2]
         if fp_loss and p_loss < 0 and div < 0 and model_loss(th, data) < loss_below:
             p_loss = k0
         if fp_level and p_level < 0 and div < 0 and _abs_max(th) > abs_above:
             p_level = k0
+        if fp_set and p_set < 0 and div < 0 and passage_arrived(th, tgt):
+            p_set = k0
+        halt = fp_stop and div < 0 and p_set >= 0  # arrived: stopped here or before
         k = k0
-        while div < 0 and si < n_save:
+        while div < 0 and not halt and si < n_save:
             for k in range(k + 1, save_at[si] + 1):  # the steps up to the next save
                 if batched:
                     pos, s0, s1, s2, s3 = _draw_batch(sampling, n_samples, perm, pos, idx,
@@ -244,7 +255,12 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
                     p_loss = k
                 if fp_level and p_level < 0 and _abs_max(th) > abs_above:
                     p_level = k
-            if div >= 0:
+                if fp_set and p_set < 0 and passage_arrived(th, tgt):
+                    p_set = k
+                    halt = fp_stop
+                    if halt:
+                        break
+            if div >= 0 or halt:
                 break
             lval = model_loss(th, data)  # k is the save step
             if not np.isfinite(lval):
@@ -259,7 +275,19 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
                 theta_out[si, r] = th
                 loss_out[si, r] = lval
             si += 1
-        passage[r, 0], passage[r, 1] = p_loss, p_level
+        if halt and div < 0:  # stopped on arrival: the remaining saves hold the arrival state
+            lval = model_loss(th, data)
+            for m in range(si, n_save):
+                if streaming:
+                    theta_out[0, r] = th
+                    loss_out[0, r] = lval
+                    if s_index[m] >= 0:
+                        _accumulate(s_index[m], r // block, th, lval, stream)
+                else:
+                    theta_out[m, r] = th
+                    loss_out[m, r] = lval
+            si = n_save
+        passage[r, 0], passage[r, 1], passage[r, 2] = p_loss, p_level, p_set
         diverged_at[r] = div
         for m in range(0 if streaming and div >= 0 else si, theta_out.shape[0]):
             theta_out[m, r] = np.nan
