@@ -34,7 +34,17 @@ __all__ = ["Level", "Ball", "Predicate"]
 
 @dataclasses.dataclass(frozen=True)
 class Level:
-    """The half-space ``θ[coord] > value`` (``side="above"``) or ``< value`` (``"below"``)."""
+    """The half-space ``θ[coord] > value`` (``side="above"``) or ``< value`` (``"below"``).
+
+    Parameters
+    ----------
+    coord : int
+        The coordinate ``j`` (``0 <= j < dim``).
+    value : float
+        The level ``c``, in the units of ``θ[j]``.
+    side : {"above", "below"}, default "above"
+        Which side of the level is the set (strict inequality).
+    """
 
     coord: int
     value: float
@@ -63,7 +73,15 @@ class Level:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Ball:
-    """The open ball ``‖θ − center‖₂ < radius`` (``radius > 0``)."""
+    """The open ball ``‖θ − center‖₂ < radius``.
+
+    Parameters
+    ----------
+    center : array_like, shape (dim,)
+        The centre ``p`` (finite).
+    radius : float
+        The radius ``r > 0`` (Euclidean norm, units of ``θ``).
+    """
 
     center: np.ndarray
     radius: float
@@ -94,7 +112,13 @@ class Ball:
 class Predicate:
     """The set ``{θ : func(θ)}`` for a numba-compiled ``func(theta) -> bool`` (``theta`` a
     float64 vector of length ``dim``; no other arguments). It is checked here once on
-    ``θ = 0`` (compiling it), and must be a top-level name of an importable module."""
+    ``θ = 0`` (compiling it), and must be a top-level name of an importable module.
+
+    Parameters
+    ----------
+    func : numba dispatcher
+        ``func(theta) -> bool``, ``True`` inside the set.
+    """
 
     func: object
 
