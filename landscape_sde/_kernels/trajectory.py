@@ -124,6 +124,20 @@ def _accumulate(s, b, th, lval, st):
             st.hist[s, b, min(i, st.n_bins - 1)] += 1
 
 
+@jit(inline="always")
+def _save(m, r, th, lval, out, stream):
+    """Save ``m`` of replica ``r``: its row of ``out`` or, when streaming, the one snapshot row
+    and (if the save is streamed) its block's accumulators."""
+    if stream.on:
+        out.theta[0, r] = th
+        out.loss[0, r] = lval
+        if stream.index[m] >= 0:
+            _accumulate(stream.index[m], r // stream.block, th, lval, stream)
+    else:
+        out.theta[m, r] = th
+        out.loss[m, r] = lval
+
+
 @jit(forward_records=True)
 def drive(data, theta0, seg, loop, params, state, carry, out, stream):
     """Integrate replicas ``seg.first..seg.last-1`` from step ``seg.k0`` (state ``theta0``)
@@ -185,7 +199,7 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
     # Record fields as locals, for readability (the record pipeline would hoist them too).
     theta_out, loss_out, diverged_at = out.theta, out.loss, out.diverged_at
     rng_carry, perm_carry, pos_carry = carry.rng, carry.perm, carry.pos
-    streaming, s_index, block, passage = stream.on, stream.index, stream.block, stream.passage
+    streaming, passage = stream.on, stream.passage
     fp_loss, loss_below, fp_level, abs_above = (stream.fp_loss, stream.loss_below,
                                                 stream.fp_level, stream.abs_above)
     tgt = stream.target
@@ -214,10 +228,7 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
         if save_at[0] == k0:
             lval = model_loss(th, data)
             if np.isfinite(lval):
-                theta_out[0, r] = th
-                loss_out[0, r] = lval
-                if streaming and s_index[0] >= 0:
-                    _accumulate(s_index[0], r // block, th, lval, stream)
+                _save(0, r, th, lval, out, stream)
                 si = 1
             else:
                 div = k0
@@ -266,26 +277,12 @@ def drive(data, theta0, seg, loop, params, state, carry, out, stream):
             if not np.isfinite(lval):
                 div = k
                 break
-            if streaming:
-                theta_out[0, r] = th
-                loss_out[0, r] = lval
-                if s_index[si] >= 0:
-                    _accumulate(s_index[si], r // block, th, lval, stream)
-            else:
-                theta_out[si, r] = th
-                loss_out[si, r] = lval
+            _save(si, r, th, lval, out, stream)
             si += 1
         if halt and div < 0:  # stopped on arrival: the remaining saves hold the arrival state
             lval = model_loss(th, data)
             for m in range(si, n_save):
-                if streaming:
-                    theta_out[0, r] = th
-                    loss_out[0, r] = lval
-                    if s_index[m] >= 0:
-                        _accumulate(s_index[m], r // block, th, lval, stream)
-                else:
-                    theta_out[m, r] = th
-                    loss_out[m, r] = lval
+                _save(m, r, th, lval, out, stream)
             si = n_save
         passage[r, 0], passage[r, 1], passage[r, 2] = p_loss, p_level, p_set
         diverged_at[r] = div
